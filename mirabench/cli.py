@@ -1,0 +1,219 @@
+"""The `mirabench` command line (typer + rich). Errors meant for users print one clear line, no traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mirabench.registry import PluginError, all_infos, registry_for
+from mirabench.spec import RunSpec, SpecError, apply_sets, build_spec, load_spec
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Benchmark iterative image-editing agents.",
+)
+console = Console(stderr=True)
+USER_ERRORS = (PluginError, SpecError, FileNotFoundError, ValueError)
+
+
+@app.command("list")
+def list_plugins(
+    kind: Annotated[str | None, typer.Argument(help="agents, editors, metrics or suites (default: all)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """List registered plugins, what they need and whether they can run here."""
+    infos = registry_for(kind).infos() if kind else all_infos()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": i.name,
+                        "kind": i.kind,
+                        "description": i.description,
+                        "version": i.version,
+                        "source": i.source,
+                        "available": i.available,
+                        "planned": i.planned or None,
+                        "needs": {
+                            "extra": i.needs.extra,
+                            "env": list(i.needs.env),
+                            "modules": list(i.needs.modules),
+                            "weights": i.needs.weights,
+                        },
+                    }
+                    for i in infos
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table("kind", "name", "status", "needs", "description")
+    for i in infos:
+        status = "planned" if i.planned else ("ready" if i.available else "missing deps")
+        table.add_row(i.kind, i.name, status, i.needs.describe(), i.description)
+    Console().print(table)
+
+
+def _spec(config: Path | None, sets: list[str], flags: dict[str, Any]) -> RunSpec:
+    data = load_spec(config) if config else {}
+    data.update({k: v for k, v in flags.items() if v is not None})
+    return build_spec(apply_sets(data, sets))
+
+
+def _progress() -> tuple[Progress, Any]:
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return bar, update
+
+
+@app.command()
+def run(
+    suite: Annotated[str | None, typer.Option(help="benchmark suite (default mira500)")] = None,
+    agent: Annotated[str | None, typer.Option(help="agent plugin (default direct = editor alone)")] = None,
+    editor: Annotated[str | None, typer.Option(help="editor plugin (default kontext)")] = None,
+    metrics: Annotated[str | None, typer.Option(help="comma-separated metric plugins (default: the paper's)")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="step budget (default 5)")] = None,
+    limit: Annotated[int | None, typer.Option(help="only the first N samples")] = None,
+    seed: Annotated[int | None, typer.Option(help="run seed (editor seeds derive from it)")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory (resumes when it holds the same config)")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML file with RunSpec fields")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value, e.g. editor.error_rate=0.2")] = None,
+    budget_curve: Annotated[bool, typer.Option(help="also score every budget 1..max_steps")] = False,
+    force_new: Annotated[bool, typer.Option(help="move a run with another config aside and start afresh")] = False,
+    no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
+) -> None:
+    """Run an agent x editor on a suite, score it and write the run directory (resumable)."""
+    from mirabench.runner import run as run_spec
+
+    spec = _spec(
+        config,
+        set_ or [],
+        {
+            "suite": suite,
+            "agent": agent,
+            "editor": editor,
+            "metrics": metrics,
+            "max_steps": max_steps,
+            "limit": limit,
+            "seed": seed,
+            "budget_curve": budget_curve or None,
+        },
+    )
+    bar, update = _progress()
+    with bar:
+        result = run_spec(spec, out, force_new=force_new, use_cache=not no_cache, progress=update)
+    _print_summary(result.summary, result.run_dir)
+    console.print(
+        f"calls: agent {result.stats.agent_calls}, editor {result.stats.editor_calls} "
+        f"(+{result.stats.editor_cache_hits} cached), judgements {result.judgements}"
+    )
+
+
+@app.command()
+def score(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory")],
+    metrics: Annotated[str, typer.Option(help="comma-separated metrics to add")] = "",
+    set_: Annotated[list[str] | None, typer.Option("--set", help="metric options, e.g. metrics.NAME.key=v")] = None,
+    budget_curve: Annotated[bool | None, typer.Option(help="also score every budget")] = None,
+) -> None:
+    """Score a run's saved images with (more) metrics; never runs an agent or editor."""
+    from mirabench.runner import score_run
+
+    sets = apply_sets({}, set_ or []).get("metric_options", {})
+    bar, update = _progress()
+    with bar:
+        result = score_run(run_dir, [m for m in metrics.split(",") if m], sets, budget_curve, update)
+    _print_summary(result.summary, result.run_dir)
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="run directories")],
+    out: Annotated[Path | None, typer.Option(help="output file (default: stdout for md/csv/json)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, md, csv or json")] = "html",
+    title: Annotated[str, typer.Option(help="page title")] = "mirabench report",
+) -> None:
+    """Leaderboard of one or more runs."""
+    from mirabench.report import load_run, render, write_report
+
+    if out is None and fmt == "html":
+        out = Path("report.html")
+    if out is None:
+        typer.echo(render([load_run(r) for r in runs], fmt, title), nl=False)
+        return
+    write_report(runs, out, fmt, title)
+    console.print(f"report written to {out.resolve()}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="folder for the demo's run directories")] = Path("runs/demo"),
+    n: Annotated[int, typer.Option(help="number of shapes samples")] = 100,
+) -> None:
+    """Offline demo: direct vs heuristic agent on the shapes world (CPU, under a minute)."""
+    from mirabench.demo import run_demo
+
+    report_path, summaries = run_demo(out, n=n, progress=None)
+    table = Table("system", "shapes-sc", "shapes-bg", "goals met", "mean steps", "failed")
+    for name, s in summaries.items():
+        m = s["metrics"]
+        table.add_row(
+            name,
+            f"{m['shapes-sc']['mean']:.3f}",
+            f"{m['shapes-bg']['mean']:.3f}",
+            f"{m['shapes-goals']['mean']:.3f}",
+            f"{s['mean_steps']:.2f}",
+            str(s["n_failed"]),
+        )
+    Console().print(table)
+    console.print(f"report: {report_path.resolve()}")
+
+
+def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
+    table = Table("metric", "mean", "95% CI", "coverage")
+    for key, m in summary["metrics"].items():
+        ci = f"[{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]" if m["ci95"] else "–"
+        mean = f"{m['mean']:.3f}" if m["mean"] is not None else "–"
+        table.add_row(key, mean, ci, f"{100 * m['coverage']:.1f}%")
+    Console().print(table)
+    console.print(f"{summary['n_done']} done, {summary['n_failed']} failed, stop reasons {summary['stop_reasons']}")
+    for f in summary["failed_samples"][:10]:
+        console.print(f"  [yellow]failed[/yellow] {f['id']}: {f['error']}")
+    console.print(f"run directory: {run_dir.resolve()}")
+
+
+def main() -> None:
+    from mirabench.runner import RunError
+
+    try:
+        app()
+    except (RunError, *USER_ERRORS) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

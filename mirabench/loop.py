@@ -1,0 +1,273 @@
+"""The closed editing loop, advanced for all live samples at once in waves.
+
+At each wave the scheduler calls `Agent.plan_batch` once for every live sample and `Editor.edit_batch` once for
+every sample whose agent asked for an edit; backends pick their own micro-batch sizes. Policies:
+
+* `cumulative` (MIRA): the agent's atomic instruction edits the latest image I_{t-1};
+* `refine` (EditThinker): the agent's refined full instruction re-edits the source image I0.
+
+A sample stops when its agent says so (`agent`), when it has made `max_steps` edits (`budget`, decided before
+the agent is asked, because the agent never sees its budget), or when a call fails (`error`). Finished samples
+are handed to `on_finished` at once, so scoring overlaps with the samples still editing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from mirabench.cache import Cache, cache_key
+from mirabench.images import image_hash
+from mirabench.plugins import Agent, Editor
+from mirabench.store import RunStore
+from mirabench.types import Action, AgentState, Edit, EditRequest, Sample, Step, Stop, StopReason, Trajectory
+
+__all__ = ["Finished", "LiveSample", "LoopStats", "Scheduler", "step_seed"]
+
+
+def step_seed(run_seed: int, sample_id: str, step: int) -> int:
+    """The editor seed of (sample, step): independent of batch order, rank count and resume point."""
+    digest = hashlib.sha256(f"{run_seed}:{sample_id}:{step}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+@dataclass
+class LiveSample:
+    """A trajectory in progress (fresh, or rebuilt from the store on resume)."""
+
+    sample: Sample
+    source: Image.Image
+    source_hash: str
+    latest: Image.Image
+    latest_hash: str
+    history: list[Step] = field(default_factory=list)
+    new_source: bool = False
+
+    @property
+    def n_edits(self) -> int:
+        return sum(1 for s in self.history if isinstance(s.action, Edit))
+
+
+@dataclass
+class Finished:
+    """A trajectory that ended, with its final image in memory so scoring needs no disk read."""
+
+    sample: Sample
+    source: Image.Image
+    final: Image.Image
+    final_hash: str
+    trajectory: Trajectory
+
+
+@dataclass
+class LoopStats:
+    waves: int = 0
+    agent_calls: int = 0
+    editor_calls: int = 0
+    editor_cache_hits: int = 0
+    steps: int = 0
+    agent_s: float = 0.0
+    editor_s: float = 0.0
+    store_s: float = 0.0
+
+
+class Scheduler:
+    """Runs trajectories to the end, wave by wave, committing each wave to the store."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        editor: Editor,
+        store: RunStore,
+        *,
+        max_steps: int,
+        seed: int,
+        cache: Cache | None = None,
+        on_finished: Callable[[list[Finished]], None] = lambda _: None,
+        max_live: int = 0,
+        on_wave: Callable[[int, int], None] = lambda live, done: None,
+    ) -> None:
+        self.agent, self.editor, self.store = agent, editor, store
+        self.max_steps, self.seed, self.max_live = max_steps, seed, max_live
+        self.cache = cache if editor.deterministic else None
+        self.on_finished, self.on_wave = on_finished, on_wave
+        self.stats = LoopStats()
+
+    def run(self, samples: Iterable[LiveSample]) -> LoopStats:
+        pending: Iterator[LiveSample] = iter(samples)
+        live: list[LiveSample] = []
+        exhausted = False
+        while True:
+            while not exhausted and (self.max_live <= 0 or len(live) < self.max_live):
+                nxt = next(pending, None)
+                if nxt is None:
+                    exhausted = True
+                else:
+                    live.append(nxt)
+            if not live:
+                return self.stats
+            live = self._wave(live)
+
+    def _wave(self, live: list[LiveSample]) -> list[LiveSample]:
+        self.stats.waves += 1
+        finished: list[tuple[LiveSample, StopReason, str | None]] = []
+        new_steps: list[tuple[str, Step]] = []
+        asking = []
+        for s in live:
+            if s.n_edits >= self.max_steps:
+                finished.append((s, StopReason.BUDGET, None))
+            else:
+                asking.append(s)
+
+        actions, agent_ms = self._plan(asking)
+        editing: list[tuple[LiveSample, Edit, int]] = []
+        for s, action in zip(asking, actions, strict=True):
+            seed = step_seed(self.seed, s.sample.id, len(s.history))
+            if isinstance(action, Edit):
+                editing.append((s, action, seed))
+                continue
+            step = Step(len(s.history), action, None, seed, agent_ms)
+            s.history.append(step)
+            new_steps.append((s.sample.id, step))
+            finished.append(
+                (
+                    s,
+                    StopReason.ERROR if action.error else StopReason.AGENT,
+                    action.reason if action.error else None,
+                )
+            )
+
+        outputs, editor_ms = self._edit(editing, self.agent.policy)
+        images_to_write: list[tuple[str, Image.Image]] = [(s.source_hash, s.source) for s in live if s.new_source]
+        for (s, action, seed), out in zip(editing, outputs, strict=True):
+            if isinstance(out, str):
+                step = Step(len(s.history), action, None, seed, agent_ms, editor_ms, out)
+                finished.append((s, StopReason.ERROR, out))
+            else:
+                digest, image = out
+                images_to_write.append((digest, image))
+                step = Step(len(s.history), action, digest, seed, agent_ms, editor_ms)
+                s.latest, s.latest_hash = image, digest
+            s.history.append(step)
+            new_steps.append((s.sample.id, step))
+
+        t0 = time.perf_counter()
+        self.store.put_images(images_to_write)
+        self.store.record_wave(
+            new_steps,
+            sources=[(s.sample.id, s.source_hash) for s in live if s.new_source],
+            finished=[(s.sample.id, reason, err) for s, reason, err in finished],
+        )
+        self.stats.store_s += time.perf_counter() - t0
+        self.stats.steps += len(new_steps)
+        for s in live:
+            s.new_source = False
+
+        done_ids = {id(s) for s, _, _ in finished}
+        if finished:
+            self.on_finished(
+                [
+                    Finished(
+                        s.sample,
+                        s.source,
+                        s.latest,
+                        s.latest_hash,
+                        Trajectory(s.sample.id, list(s.history), reason, err),
+                    )
+                    for s, reason, err in finished
+                ]
+            )
+        remaining = [s for s in live if id(s) not in done_ids]
+        self.on_wave(len(remaining), len(finished))
+        return remaining
+
+    def _plan(self, asking: Sequence[LiveSample]) -> tuple[list[Action], float]:
+        if not asking:
+            return [], 0.0
+        states = [AgentState(s.sample, s.source, s.latest, len(s.history), tuple(s.history)) for s in asking]
+        t0 = time.perf_counter()
+        try:
+            actions = list(self.agent.plan_batch(states))
+            if len(actions) != len(states):
+                raise RuntimeError(f"plan_batch returned {len(actions)} actions for {len(states)} states")
+        except Exception:
+            actions = [self._plan_one(state) for state in states]  # isolate the sample that fails
+        elapsed = time.perf_counter() - t0
+        self.stats.agent_calls += len(states)
+        self.stats.agent_s += elapsed
+        checked = [
+            a if isinstance(a, (Edit, Stop)) else _agent_error(f"agent returned {type(a).__name__}") for a in actions
+        ]
+        checked = [
+            _agent_error("agent returned an empty instruction")
+            if isinstance(a, Edit) and not a.instruction.strip()
+            else a
+            for a in checked
+        ]
+        return checked, 1000 * elapsed / len(states)
+
+    def _plan_one(self, state: AgentState) -> Action:
+        try:
+            return self.agent.plan_batch([state])[0]
+        except Exception as exc:
+            return _agent_error(f"agent {self.agent.name!r} failed: {type(exc).__name__}: {exc}")
+
+    def _edit(
+        self, editing: Sequence[tuple[LiveSample, Edit, int]], policy: str
+    ) -> tuple[list[tuple[str, Image.Image] | str], float]:
+        """Returns per request either (hash, image) or an error message."""
+        results: list[tuple[str, Image.Image] | str | None] = [None] * len(editing)
+        requests: list[tuple[int, EditRequest, str | None]] = []
+        for i, (s, action, seed) in enumerate(editing):
+            base, base_hash = (s.source, s.source_hash) if policy == "refine" else (s.latest, s.latest_hash)
+            key = None
+            if self.cache is not None:
+                key = cache_key("edit", self.editor.identity(), base_hash, action.instruction, seed)
+                hit = self.cache.get_image(key)
+                if hit is not None:
+                    results[i] = hit
+                    self.stats.editor_cache_hits += 1
+                    continue
+            requests.append((i, EditRequest(base, action.instruction, seed, s.sample.id), key))
+        t0 = time.perf_counter()
+        if requests:
+            outs = self._edit_requests([r for _, r, _ in requests])
+            for (i, _, key), out in zip(requests, outs, strict=True):
+                if isinstance(out, Image.Image):
+                    digest = image_hash(out)
+                    results[i] = (digest, out)
+                    if key is not None:
+                        self.cache.put_image(key, out, digest)  # type: ignore[union-attr]
+                else:
+                    results[i] = out
+        elapsed = time.perf_counter() - t0
+        self.stats.editor_calls += len(requests)
+        self.stats.editor_s += elapsed
+        per_ms = 1000 * elapsed / len(requests) if requests else 0.0
+        return [r if r is not None else "editor produced no result" for r in results], per_ms
+
+    def _edit_requests(self, requests: list[EditRequest]) -> list[Image.Image | str]:
+        try:
+            outs: list[Image.Image | str] = list(self.editor.edit_batch(requests))
+            if len(outs) != len(requests):
+                raise RuntimeError(f"edit_batch returned {len(outs)} images for {len(requests)} requests")
+        except Exception:
+            outs = [self._edit_one(r) for r in requests]  # isolate the request that fails
+        return [
+            o if isinstance(o, (Image.Image, str)) else f"editor returned {type(o).__name__}, not an image"
+            for o in outs
+        ]
+
+    def _edit_one(self, request: EditRequest) -> Image.Image | str:
+        try:
+            return self.editor.edit_batch([request])[0]
+        except Exception as exc:
+            return f"editor {self.editor.name!r} failed: {type(exc).__name__}: {exc}"
+
+
+def _agent_error(message: str) -> Stop:
+    return Stop(reason=message, error=True)

@@ -1,0 +1,115 @@
+"""The four plugin contracts: Agent, Editor, Metric and Suite.
+
+A plugin is a class with a typed `Options` model (pydantic, unknown keys refused) and one job. Batched methods
+default to looping over the single-item method, so a simple plugin implements only `plan`, `edit` or `score`;
+a GPU backend overrides the batched method and picks its own micro-batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from PIL import Image
+from pydantic import BaseModel, ConfigDict
+
+from mirabench.types import Action, AgentState, EditRequest, Sample, Score
+
+__all__ = ["Agent", "Column", "Editor", "Metric", "Options", "Plugin", "ScoreItem", "Suite"]
+
+
+class Options(BaseModel):
+    """Base of every plugin's options: validated, frozen, and unknown keys are an error (typos never pass)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Plugin:
+    """Common base: a registry name, a version that enters cache keys, and validated options."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    Options: ClassVar[type[Options]] = Options
+
+    def __init__(self, **options: Any) -> None:
+        self.options = self.Options(**options)
+
+    def identity(self) -> dict[str, Any]:
+        """Everything about this plugin that determines its outputs (for config hashes and cache keys)."""
+        return {"name": self.name, "version": self.version, "options": self.options.model_dump(mode="json")}
+
+    def close(self) -> None:
+        """Release models, sessions or servers. Called once when the run ends."""
+
+
+class Agent(Plugin):
+    """Decides the next action from (I0, I_{t-1}, C, history).
+
+    `policy` tells the loop what an Edit means: `cumulative` (MIRA: an atomic instruction applied to the latest
+    image) or `refine` (EditThinker: a refined full instruction applied to the source image).
+    """
+
+    policy: ClassVar[Literal["cumulative", "refine"]] = "cumulative"
+
+    def plan(self, state: AgentState) -> Action:
+        raise NotImplementedError(f"agent {self.name!r} implements neither plan nor plan_batch")
+
+    def plan_batch(self, states: Sequence[AgentState]) -> list[Action]:
+        return [self.plan(state) for state in states]
+
+
+class Editor(Plugin):
+    """Executes one instruction on one image. Seeded: the same request gives the same image.
+
+    `deterministic = False` marks editors whose outputs must not be cached (e.g. an API without seeds).
+    """
+
+    deterministic: ClassVar[bool] = True
+
+    def edit(self, request: EditRequest) -> Image.Image:
+        raise NotImplementedError(f"editor {self.name!r} implements neither edit nor edit_batch")
+
+    def edit_batch(self, requests: Sequence[EditRequest]) -> list[Image.Image]:
+        return [self.edit(request) for request in requests]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One reported number of a metric, with what a leaderboard needs to display and sort it."""
+
+    key: str
+    low: float
+    high: float
+    higher_is_better: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ScoreItem:
+    """What a metric judges: the sample, its source image and the final edited image."""
+
+    sample: Sample
+    source: Image.Image
+    edited: Image.Image
+
+
+class Metric(Plugin):
+    """Scores a final image. Returns one Score per column; a failed judgement is a Score with a status."""
+
+    columns: ClassVar[tuple[Column, ...]] = ()
+
+    def score(self, item: ScoreItem) -> dict[str, Score]:
+        raise NotImplementedError(f"metric {self.name!r} implements neither score nor score_batch")
+
+    def score_batch(self, items: Sequence[ScoreItem]) -> list[dict[str, Score]]:
+        return [self.score(item) for item in items]
+
+
+class Suite(Plugin):
+    """Yields the samples of one benchmark from its own published layout."""
+
+    data_version: ClassVar[str] = ""
+
+    def samples(self) -> Iterator[Sample]:
+        raise NotImplementedError(f"suite {self.name!r} does not implement samples")

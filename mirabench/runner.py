@@ -1,0 +1,387 @@
+"""`mirabench run` and `mirabench score`: resolve plugins, resume or start a run directory, edit, score, write.
+
+The run directory is the unit of work. Running the same config into the same directory resumes it: finished
+samples are skipped, trajectories in progress continue from their last committed step, and missing scores are
+computed. A different config is refused (unless `force_new`, which moves the old directory aside).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from mirabench.aggregate import final_image, write_outputs
+from mirabench.cache import Cache
+from mirabench.images import ImageLoadError, image_hash, load_image
+from mirabench.loop import Finished, LiveSample, LoopStats, Scheduler
+from mirabench.manifest import environment, read_manifest, write_manifest
+from mirabench.plugins import Column, Metric, Suite
+from mirabench.registry import PluginError, agents, editors, metrics, suites
+from mirabench.scoring import ScoreJob, Scorer, score_now
+from mirabench.spec import RunSpec, SpecError
+from mirabench.store import RunStore, SampleRecord
+from mirabench.types import Sample
+
+__all__ = ["RunError", "RunResult", "default_run_dir", "load_samples", "resolve", "run", "score_run"]
+
+Progress = Callable[[str, int, int], None]
+
+
+class RunError(RuntimeError):
+    """A run cannot start or continue; the message says why and what to do."""
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    summary: dict[str, Any]
+    stats: LoopStats = field(default_factory=LoopStats)
+    resumed: bool = False
+    judgements: int = 0
+
+
+def resolve(spec: RunSpec) -> RunSpec:
+    """Check every plugin name, availability and option before any work; all problems in one message."""
+    problems: list[str] = []
+    resolved = spec.model_copy(deep=True)
+    for registry, name, attr in (
+        (suites, spec.suite, "suite_options"),
+        (agents, spec.agent, "agent_options"),
+        (editors, spec.editor, "editor_options"),
+    ):
+        try:
+            setattr(resolved, attr, registry.validate_options(name, getattr(spec, attr)))
+        except PluginError as exc:
+            problems.append(str(exc))
+    shared = dict(spec.metric_options.get("*", {}))
+    per_metric: dict[str, dict[str, Any]] = {}
+    unknown = set(spec.metric_options) - {"*"} - set(spec.metrics)
+    if unknown:
+        problems.append(f"options given for metrics not selected: {', '.join(sorted(unknown))}")
+    used_shared: set[str] = set()
+    for name in spec.metrics:
+        try:
+            cls = metrics.get(name)
+        except PluginError as exc:
+            problems.append(str(exc))
+            continue
+        opts = {k: v for k, v in shared.items() if k in cls.Options.model_fields}
+        used_shared |= set(opts)
+        opts.update(spec.metric_options.get(name, {}))
+        try:
+            per_metric[name] = metrics.validate_options(name, opts)
+        except PluginError as exc:
+            problems.append(str(exc))
+    if shared and not problems and set(shared) - used_shared:
+        problems.append(f"metric option(s) {', '.join(sorted(set(shared) - used_shared))} match no selected metric")
+    if len(set(spec.metrics)) != len(spec.metrics):
+        problems.append("a metric is listed twice in --metrics")
+    if problems:
+        raise RunError("\n".join(problems))
+    resolved.metric_options = per_metric
+    return resolved
+
+
+def default_run_dir(spec: RunSpec) -> Path:
+    return Path("runs") / f"{spec.suite}-{spec.agent}-{spec.editor}-{spec.config_hash()[:8]}"
+
+
+def load_samples(suite: Suite, limit: int | None) -> list[Sample]:
+    out: list[Sample] = []
+    seen: dict[str, int] = {}
+    for i, sample in enumerate(suite.samples()):
+        if limit is not None and len(out) >= limit:
+            break
+        if sample.id in seen:
+            raise RunError(
+                f"suite {suite.name!r} has duplicate sample id {sample.id!r} (rows {seen[sample.id]} and {i})"
+            )
+        seen[sample.id] = i
+        out.append(sample)
+    return out
+
+
+def _source(sample: Sample) -> Image.Image:
+    if "row_error" in sample.extra:
+        raise ImageLoadError(str(sample.extra["row_error"]))
+    if isinstance(sample.image, Image.Image):
+        return sample.image if sample.image.mode == "RGB" else sample.image.convert("RGB")
+    return load_image(Path(sample.image))
+
+
+def _columns(built: Sequence[Metric]) -> list[Column]:
+    return [c for m in built for c in m.columns]
+
+
+def _open_run_dir(run_dir: Path, spec: RunSpec, config_hash: str, force_new: bool) -> tuple[dict[str, Any], bool]:
+    """Return the manifest to continue (and whether it is a resume), refusing foreign or mismatched dirs."""
+    try:
+        old = read_manifest(run_dir)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
+    if old is None and run_dir.exists() and any(run_dir.iterdir()):
+        raise RunError(f"{run_dir} exists, is not empty and is not a mirabench run (no run.json); choose another --out")
+    if old is not None and old.get("config_hash") != config_hash:
+        if not force_new:
+            before = old.get("spec", {})
+            diffs = [k for k in sorted(set(before) | set(spec.hashed())) if before.get(k) != spec.hashed().get(k)]
+            what = f" (differs in: {', '.join(diffs)})" if diffs else " (plugin versions or options differ)"
+            raise RunError(
+                f"{run_dir} holds a run with config hash {old.get('config_hash')}, this config is {config_hash}"
+                f"{what}. Use another --out, or --force-new to move the old run aside and start afresh."
+            )
+        aside = run_dir.with_name(f"{run_dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+        run_dir.rename(aside)
+        old = None
+    return old or {}, old is not None
+
+
+def run(
+    spec: RunSpec,
+    out: Path | None = None,
+    *,
+    force_new: bool = False,
+    use_cache: bool = True,
+    max_live: int = 256,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run (or resume) a spec into a run directory and return the summary."""
+    spec = resolve(spec)
+    suite = suites.build(spec.suite, **spec.suite_options)
+    agent_cls, editor_cls = agents.get(spec.agent), editors.get(spec.editor)
+    identities = {
+        "suite": suite.identity(),
+        "suite_data_version": suite.data_version,
+        "agent": {"name": spec.agent, "version": agent_cls.version, "options": spec.agent_options},
+        "editor": {"name": spec.editor, "version": editor_cls.version, "options": spec.editor_options},
+    }
+    config_hash = spec.config_hash(identities)
+    run_dir = Path(out) if out is not None else default_run_dir(spec)
+    manifest, resumed = _open_run_dir(run_dir, spec, config_hash, force_new)
+
+    samples = load_samples(suite, spec.limit)
+    store = RunStore(run_dir)
+    manifest.update(
+        {
+            "spec": spec.hashed(),
+            "metrics": spec.metrics,
+            "metric_options": spec.metric_options,
+            "budget_curve": spec.budget_curve,
+            "config_hash": config_hash,
+            "plugins": identities,
+            "environment": environment(),
+            "status": "running",
+        }
+    )
+    manifest.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    manifest.setdefault("attempts", 0)
+    manifest["attempts"] += 1
+    write_manifest(run_dir, manifest)
+    try:
+        store.add_samples((s.id, i, s.category, s.instruction) for i, s in enumerate(samples))
+        records = {r.id: r for r in store.records()}
+        todo = [s for s in samples if _needs_work(records[s.id])]
+        stats = LoopStats()
+        built_metrics = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
+        judgements = 0
+        if todo:
+            stats, judgements = _edit_and_score(
+                spec, store, todo, records, built_metrics, use_cache, max_live, progress
+            )
+        judgements += _score_missing(store, samples, built_metrics, spec, progress)
+        header = {
+            "suite": spec.suite,
+            "agent": spec.agent,
+            "editor": spec.editor,
+            "config_hash": config_hash,
+            "max_steps": spec.max_steps,
+            "metrics_run": spec.metrics,
+        }
+        budgets = range(1, spec.max_steps + 1) if spec.budget_curve else ()
+        summary = write_outputs(store, _columns(built_metrics), header, budgets)
+        for m in built_metrics:
+            m.close()
+        manifest.update(
+            {
+                "status": "complete" if summary["n_pending"] == 0 else "incomplete",
+                "ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "calls": {
+                    "agent": stats.agent_calls,
+                    "editor": stats.editor_calls,
+                    "editor_cache_hits": stats.editor_cache_hits,
+                    "judgements": judgements,
+                },
+            }
+        )
+        write_manifest(run_dir, manifest)
+        _write_report(run_dir)
+        return RunResult(run_dir, summary, stats, resumed, judgements)
+    finally:
+        store.close()
+
+
+def _needs_work(record: SampleRecord) -> bool:
+    """Unfinished trajectories, and samples whose input failed to load (retried: the file may be fixed now)."""
+    return not record.finished or (record.status == "failed" and record.source_image is None)
+
+
+def _edit_and_score(
+    spec: RunSpec,
+    store: RunStore,
+    todo: list[Sample],
+    records: dict[str, SampleRecord],
+    built_metrics: list[Metric],
+    use_cache: bool,
+    max_live: int,
+    progress: Progress | None,
+) -> tuple[LoopStats, int]:
+    agent = agents.build(spec.agent, **spec.agent_options)
+    editor = editors.build(spec.editor, **spec.editor_options)
+    cache = Cache() if use_cache else None
+    scorer = Scorer(built_metrics, store)
+    total, done = len(todo), 0
+
+    def finished(batch: list[Finished]) -> None:
+        scorer.submit([ScoreJob(f.sample, f.source, f.final, f.final_hash) for f in batch])
+
+    def wave(live: int, n_done: int) -> None:
+        nonlocal done
+        done += n_done
+        if progress:
+            progress("editing", done, total)
+
+    def live_samples() -> Iterator[LiveSample]:
+        for sample in todo:
+            rec = records[sample.id]
+            try:
+                source = _source(sample)
+            except ImageLoadError as exc:
+                store.fail_sample(sample.id, f"sample {sample.id!r}: {exc}")
+                wave(0, 1)
+                continue
+            src_hash = image_hash(source)
+            latest, latest_hash = source, src_hash
+            if rec.trajectory.final_image:
+                latest_hash = rec.trajectory.final_image
+                latest = store.images.get(latest_hash)
+            yield LiveSample(
+                sample,
+                source,
+                src_hash,
+                latest,
+                latest_hash,
+                list(rec.trajectory.steps),
+                new_source=rec.source_image != src_hash,
+            )
+
+    scheduler = Scheduler(
+        agent,
+        editor,
+        store,
+        max_steps=spec.max_steps,
+        seed=spec.seed,
+        cache=cache,
+        on_finished=finished,
+        max_live=max_live,
+        on_wave=wave,
+    )
+    try:
+        stats = scheduler.run(live_samples())
+        scorer.join()
+    finally:
+        agent.close()
+        editor.close()
+        if cache is not None:
+            cache.close()
+    return stats, scorer.judgements
+
+
+def _score_missing(
+    store: RunStore, samples: list[Sample], built: list[Metric], spec: RunSpec, progress: Progress | None
+) -> int:
+    """Score every (sample, image) a summary needs and the store lacks: finals, and budget cuts if asked."""
+    by_id = {s.id: s for s in samples}
+    scores = store.scores()
+    budgets: list[int | None] = [None] + (list(range(1, spec.max_steps)) if spec.budget_curve else [])
+    judgements = 0
+    for metric in built:
+        keys = [c.key for c in metric.columns]
+        wanted: dict[tuple[str, str], SampleRecord] = {}
+        for rec in store.records():
+            if not rec.finished or rec.id not in by_id:
+                continue
+            for k in budgets:
+                img = final_image(rec, k)
+                if img and not all(c in scores.get((rec.id, img), {}) for c in keys):
+                    wanted[(rec.id, img)] = rec
+        items = list(wanted.items())
+        for start in range(0, len(items), 64):
+            chunk = items[start : start + 64]
+            jobs = [
+                ScoreJob(by_id[sid], store.images.get(rec.source_image or img), store.images.get(img), img)
+                for (sid, img), rec in chunk
+            ]
+            judgements += score_now([metric], jobs, store)
+            if progress:
+                progress(f"scoring {metric.name}", start + len(chunk), len(items))
+    return judgements
+
+
+def score_run(
+    run_dir: Path,
+    metric_names: Sequence[str],
+    metric_sets: dict[str, dict[str, Any]] | None = None,
+    budget_curve: bool | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Add metrics to a finished run: scores its saved images, never calls an agent or editor."""
+    manifest = read_manifest(run_dir)
+    if manifest is None:
+        raise RunError(f"{run_dir} is not a mirabench run (no run.json)")
+    names = list(dict.fromkeys([*manifest.get("metrics", []), *metric_names]))
+    options = {**manifest.get("metric_options", {}), **(metric_sets or {})}
+    data = {
+        **manifest["spec"],
+        "metrics": names,
+        "metric_options": options,
+        "budget_curve": manifest.get("budget_curve", False) if budget_curve is None else budget_curve,
+    }
+    try:
+        spec = resolve(RunSpec(**data))
+    except (SpecError, ValueError) as exc:
+        raise RunError(str(exc)) from None
+    suite = suites.build(spec.suite, **spec.suite_options)
+    samples = load_samples(suite, spec.limit)
+    store = RunStore(run_dir)
+    try:
+        built = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
+        judgements = _score_missing(store, samples, built, spec, progress)
+        header = {
+            "suite": spec.suite,
+            "agent": spec.agent,
+            "editor": spec.editor,
+            "config_hash": manifest["config_hash"],
+            "max_steps": spec.max_steps,
+            "metrics_run": spec.metrics,
+        }
+        budgets = range(1, spec.max_steps + 1) if spec.budget_curve else ()
+        summary = write_outputs(store, _columns(built), header, budgets)
+        for m in built:
+            m.close()
+    finally:
+        store.close()
+    manifest.update({"metrics": spec.metrics, "metric_options": spec.metric_options, "budget_curve": spec.budget_curve})
+    write_manifest(run_dir, manifest)
+    _write_report(run_dir)
+    return RunResult(run_dir, summary, judgements=judgements)
+
+
+def _write_report(run_dir: Path) -> None:
+    from mirabench.report import write_report
+
+    write_report([run_dir], run_dir / "report.html")

@@ -1,0 +1,261 @@
+"""The run directory's durable state: `store.sqlite` plus content-addressed PNGs under `images/`.
+
+Crash safety comes from ordering: step images are written (atomically) before the SQLite transaction that
+references them commits, and each wave of steps commits as one transaction. A kill -9 therefore loses at most
+the wave in flight, and a resume continues every trajectory from its last committed step.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from mirabench.images import atomic_write_bytes, decode_image, encode_png, image_hash
+from mirabench.types import Edit, Score, ScoreStatus, Step, Stop, StopReason, Trajectory
+
+__all__ = ["ImageDir", "RunStore", "SampleRecord"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (
+    id TEXT PRIMARY KEY, idx INTEGER NOT NULL, category TEXT, instruction TEXT,
+    source_image TEXT, status TEXT NOT NULL, stop_reason TEXT, error TEXT
+);
+CREATE TABLE IF NOT EXISTS steps (
+    sample_id TEXT NOT NULL, t INTEGER NOT NULL, kind TEXT NOT NULL, instruction TEXT, reason TEXT,
+    raw TEXT, critique TEXT, agent_error INTEGER NOT NULL DEFAULT 0, image TEXT, seed INTEGER NOT NULL,
+    agent_ms REAL, editor_ms REAL, error TEXT, PRIMARY KEY (sample_id, t)
+);
+CREATE TABLE IF NOT EXISTS scores (
+    sample_id TEXT NOT NULL, image TEXT NOT NULL, metric TEXT NOT NULL, col TEXT NOT NULL,
+    value REAL, status TEXT NOT NULL, raw TEXT, detail TEXT, PRIMARY KEY (sample_id, image, col)
+);
+"""
+
+
+class ImageDir:
+    """A folder of PNGs named by pixel hash; writes are atomic and idempotent."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, digest: str) -> Path:
+        return self.root / f"{digest}.png"
+
+    def has(self, digest: str) -> bool:
+        return self.path(digest).exists()
+
+    def put(self, image: Image.Image, digest: str | None = None) -> str:
+        digest = digest or image_hash(image)
+        target = self.path(digest)
+        if not target.exists():
+            atomic_write_bytes(target, encode_png(image))
+        return digest
+
+    def get(self, digest: str) -> Image.Image:
+        return decode_image(self.path(digest).read_bytes(), str(self.path(digest)))
+
+
+@dataclass
+class SampleRecord:
+    """What the store knows about one sample: its trajectory so far and whether it is finished."""
+
+    id: str
+    idx: int
+    status: str
+    trajectory: Trajectory
+    source_image: str | None
+    category: str = ""
+    instruction: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+
+class RunStore:
+    """SQLite (WAL) access for one run directory. One writer per process; safe to share across threads."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.images = ImageDir(run_dir / "images")
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(run_dir / "store.sqlite", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="png")
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- images -----------------------------------------------------------------------------------------------
+
+    def put_images(self, images: Iterable[tuple[str, Image.Image]]) -> None:
+        """Encode and write PNGs on worker threads (zlib releases the GIL); returns when all are on disk."""
+        todo = [(d, im) for d, im in images if not self.images.has(d)]
+        list(self._writer.map(lambda pair: self.images.put(pair[1], pair[0]), todo))
+
+    # -- samples and steps ------------------------------------------------------------------------------------
+
+    def add_samples(self, rows: Iterable[tuple[str, int, str, str]]) -> None:
+        """Register samples (id, index, category, instruction) as pending; existing rows are kept."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO samples (id, idx, category, instruction, status) VALUES (?,?,?,?,'pending')",
+                rows,
+            )
+
+    def record_wave(
+        self,
+        steps: Iterable[tuple[str, Step]],
+        sources: Iterable[tuple[str, str]] = (),
+        finished: Iterable[tuple[str, StopReason, str | None]] = (),
+    ) -> None:
+        """Commit one wave: new source hashes, new steps and the samples that finished, atomically."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE samples SET source_image=?, status='running' WHERE id=?",
+                [(h, sid) for sid, h in sources],
+            )
+            db.executemany(
+                "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [_step_row(sid, s) for sid, s in steps],
+            )
+            db.executemany(
+                "UPDATE samples SET status=?, stop_reason=?, error=? WHERE id=?",
+                [("failed" if r is StopReason.ERROR else "done", r.value, err, sid) for sid, r, err in finished],
+            )
+
+    def fail_sample(self, sample_id: str, error: str) -> None:
+        """A sample that could not even start (bad row, unreadable image): recorded, counted, not retried."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE samples SET status='failed', stop_reason='error', error=? WHERE id=?",
+                (error, sample_id),
+            )
+
+    def records(self) -> list[SampleRecord]:
+        with self._lock:
+            samples = self._db.execute(
+                "SELECT id, idx, status, stop_reason, error, source_image, category, instruction"
+                " FROM samples ORDER BY idx"
+            ).fetchall()
+            step_rows = self._db.execute("SELECT * FROM steps ORDER BY sample_id, t").fetchall()
+        by_sample: dict[str, list[Step]] = {}
+        for row in step_rows:
+            by_sample.setdefault(row[0], []).append(_row_step(row))
+        out = []
+        for sid, idx, status, stop_reason, error, source, category, instruction in samples:
+            traj = Trajectory(sid, by_sample.get(sid, []), StopReason(stop_reason) if stop_reason else None, error)
+            out.append(SampleRecord(sid, idx, status, traj, source, category or "", instruction or ""))
+        return out
+
+    # -- scores -----------------------------------------------------------------------------------------------
+
+    def put_scores(self, rows: Iterable[tuple[str, str, str, str, Score]]) -> None:
+        """Rows of (sample_id, image hash, metric, column, Score); a re-score replaces the old value."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        sid,
+                        img,
+                        metric,
+                        col,
+                        s.value,
+                        s.status.value,
+                        s.raw,
+                        json.dumps(s.detail, sort_keys=True),
+                    )
+                    for sid, img, metric, col, s in rows
+                ],
+            )
+
+    def scores(self) -> dict[tuple[str, str], dict[str, Score]]:
+        """All scores by (sample_id, image hash) then column."""
+        with self._lock:
+            rows = self._db.execute("SELECT sample_id, image, col, value, status, raw, detail FROM scores").fetchall()
+        out: dict[tuple[str, str], dict[str, Score]] = {}
+        for sid, img, col, value, status, raw, detail in rows:
+            out.setdefault((sid, img), {})[col] = Score(value, ScoreStatus(status), raw or "", json.loads(detail))
+        return out
+
+    def integrity(self) -> str:
+        with self._lock:
+            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def meta_counts(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._db.execute("SELECT status, COUNT(*) FROM samples GROUP BY status").fetchall())
+
+
+def _step_row(sample_id: str, step: Step) -> tuple[Any, ...]:
+    action = step.action
+    critique = json.dumps(action.critique) if action.critique else None
+    if isinstance(action, Edit):
+        return (
+            sample_id,
+            step.index,
+            "edit",
+            action.instruction,
+            None,
+            action.raw,
+            critique,
+            0,
+            step.image,
+            step.seed,
+            step.agent_ms,
+            step.editor_ms,
+            step.error,
+        )
+    return (
+        sample_id,
+        step.index,
+        "stop",
+        None,
+        action.reason,
+        action.raw,
+        critique,
+        int(action.error),
+        None,
+        step.seed,
+        step.agent_ms,
+        step.editor_ms,
+        step.error,
+    )
+
+
+def _row_step(row: tuple[Any, ...]) -> Step:
+    (_, t, kind, instruction, reason, raw, critique, agent_error, image, seed, agent_ms, editor_ms, error) = row
+    crit = json.loads(critique) if critique else None
+    action: Edit | Stop
+    if kind == "edit":
+        action = Edit(instruction, crit, raw or "")
+    else:
+        action = Stop(reason or "", crit, raw or "", bool(agent_error))
+    return Step(t, action, image, seed, agent_ms or 0.0, editor_ms or 0.0, error)

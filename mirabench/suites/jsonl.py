@@ -1,0 +1,77 @@
+"""`jsonl`: any benchmark written as one JSON object per line (the format mira500 and user sets share).
+
+    {"id": "mb-0001", "image": "images/0001.png", "instruction": "make the sky pink, then remove the dog",
+     "atomic": ["make the sky pink", "remove the dog"], "category": "2-edits", "source": "magicbrush"}
+
+`image` is relative to the file's folder (the data root); rows whose image path leaves that root, and rows that
+are not valid, become failed samples with a message naming the line, so the rest of the benchmark still runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mirabench.plugins import Options, Suite
+from mirabench.registry import suites
+from mirabench.types import Sample
+
+
+class JsonlOptions(Options):
+    path: Path
+    root: Path | None = None
+
+
+@suites.register("jsonl", description="Samples from a JSONL manifest (--set suite.path=FILE)")
+class JsonlSuite(Suite):
+    """Reads a manifest lazily; images are decoded only when the scheduler admits the sample."""
+
+    version = "1"
+    Options = JsonlOptions
+
+    def samples(self) -> Iterator[Sample]:
+        opts: Any = self.options
+        path = Path(opts.path)
+        if not path.is_file():
+            raise FileNotFoundError(f"suite manifest not found: {path}")
+        root = Path(opts.root or path.parent).resolve()
+        with open(path, "rb") as fh:
+            for n, raw in enumerate(fh, start=1):
+                if raw.strip():
+                    yield row_sample(raw, n, root, self.name)
+
+
+def row_sample(raw: bytes, line: int, root: Path, suite: str) -> Sample:
+    """One manifest line to a Sample; any problem becomes a `row_error` sample instead of an exception."""
+    where = f"line {line}"
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _bad(f"line-{line}", suite, f"{where}: not UTF-8 text")
+    except json.JSONDecodeError as exc:
+        return _bad(f"line-{line}", suite, f"{where}: invalid JSON ({exc.msg})")
+    if not isinstance(row, dict):
+        return _bad(f"line-{line}", suite, f"{where}: expected a JSON object")
+    sid = str(row.get("id") or f"line-{line}")
+    missing = [k for k in ("image", "instruction") if not isinstance(row.get(k), str) or not row.get(k)]
+    if missing:
+        return _bad(sid, suite, f"{where} (id {sid!r}): missing or non-text field(s) {', '.join(missing)}")
+    image = (root / row["image"]).resolve()
+    if not image.is_relative_to(root):
+        return _bad(sid, suite, f"{where} (id {sid!r}): image path {row['image']!r} leaves the data root {root}")
+    atomic = row.get("atomic") or []
+    return Sample(
+        id=sid,
+        instruction=row["instruction"],
+        image=image,
+        suite=suite,
+        category=str(row.get("category", "")),
+        atomic=tuple(str(a) for a in atomic) if isinstance(atomic, list) else (),
+        extra={k: v for k, v in row.items() if k not in ("id", "image", "instruction", "category", "atomic")},
+    )
+
+
+def _bad(sid: str, suite: str, message: str) -> Sample:
+    return Sample(id=sid, instruction="", image=Path(), suite=suite, extra={"row_error": message})
