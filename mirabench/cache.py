@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -82,6 +83,16 @@ class Cache:
 
     def put_image(self, key: str, image: Image.Image, digest: str) -> None:
         self.images.put(image, digest)
+        self.put(key, digest, kind="image")
+
+    def link_image(self, key: str, digest: str, existing: Path) -> None:
+        """Cache an image already written elsewhere (a run dir) without encoding it again."""
+        target = self.images.path(digest)
+        if not target.exists():
+            try:
+                os.link(existing, target)
+            except OSError:
+                shutil.copyfile(existing, target)
         self.put(key, digest, kind="image")
 
     def close(self) -> None:

@@ -104,6 +104,7 @@ def run(
     budget_curve: Annotated[bool, typer.Option(help="also score every budget 1..max_steps")] = False,
     force_new: Annotated[bool, typer.Option(help="move a run with another config aside and start afresh")] = False,
     no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
+    max_live: Annotated[int, typer.Option(help="samples in flight at once (bounds memory; 0 = all)")] = 256,
 ) -> None:
     """Run an agent x editor on a suite, score it and write the run directory (resumable)."""
     from mirabench.runner import run as run_spec
@@ -124,7 +125,8 @@ def run(
     )
     bar, update = _progress()
     with bar:
-        result = run_spec(spec, out, force_new=force_new, use_cache=not no_cache, progress=update)
+        result = run_spec(spec, out, force_new=force_new, use_cache=not no_cache, max_live=max_live,
+                          progress=update)
     _print_summary(result.summary, result.run_dir)
     console.print(
         f"calls: agent {result.stats.agent_calls}, editor {result.stats.editor_calls} "

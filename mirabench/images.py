@@ -14,7 +14,13 @@ import warnings
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:  # optional fast encoder ([local] and [dev] extras); Pillow is the fallback
+    import fpng as _fpng
+except ImportError:  # pragma: no cover - depends on the install
+    _fpng = None
 
 __all__ = [
     "ImageLoadError",
@@ -43,7 +49,10 @@ def image_hash(image: Image.Image) -> str:
 
 
 def encode_png(image: Image.Image) -> bytes:
-    """Fast lossless encoding: level 1 costs a few percent of size and saves most of the CPU time."""
+    """Lossless PNG, fast: fpng (about 1 ms for a 512px RGB photo) when installed, else Pillow at level 1
+    (about 20 ms). Both decode to the same pixels; only speed and a few percent of size differ."""
+    if image.mode in ("RGB", "RGBA") and _fpng is not None:
+        return bytes(_fpng.from_ndarray(np.ascontiguousarray(np.asarray(image))))
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
@@ -76,14 +85,9 @@ def _open(fh: IO[bytes], label: str) -> Image.Image:
                 return _to_rgb(img)
     except ImageLoadError:
         raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(f"image too large (decompression-bomb guard): {label}: {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageLoadError(f"cannot decode image {label}: {exc}") from None
 
 

@@ -141,7 +141,7 @@ class Scheduler:
                 )
             )
 
-        outputs, editor_ms = self._edit(editing, self.agent.policy)
+        outputs, editor_ms, cache_puts = self._edit(editing, self.agent.policy)
         images_to_write: list[tuple[str, Image.Image]] = [(s.source_hash, s.source) for s in live if s.new_source]
         for (s, action, seed), out in zip(editing, outputs, strict=True):
             if isinstance(out, str):
@@ -157,6 +157,9 @@ class Scheduler:
 
         t0 = time.perf_counter()
         self.store.put_images(images_to_write)
+        if self.cache is not None:
+            for key, digest in cache_puts:
+                self.cache.link_image(key, digest, self.store.images.path(digest))
         self.store.record_wave(
             new_steps,
             sources=[(s.sample.id, s.source_hash) for s in live if s.new_source],
@@ -218,9 +221,10 @@ class Scheduler:
 
     def _edit(
         self, editing: Sequence[tuple[LiveSample, Edit, int]], policy: str
-    ) -> tuple[list[tuple[str, Image.Image] | str], float]:
-        """Returns per request either (hash, image) or an error message."""
+    ) -> tuple[list[tuple[str, Image.Image] | str], float, list[tuple[str, str]]]:
+        """Per request either (hash, image) or an error message; plus (cache key, hash) pairs to cache."""
         results: list[tuple[str, Image.Image] | str | None] = [None] * len(editing)
+        cache_puts: list[tuple[str, str]] = []
         requests: list[tuple[int, EditRequest, str | None]] = []
         for i, (s, action, seed) in enumerate(editing):
             base, base_hash = (s.source, s.source_hash) if policy == "refine" else (s.latest, s.latest_hash)
@@ -241,14 +245,14 @@ class Scheduler:
                     digest = image_hash(out)
                     results[i] = (digest, out)
                     if key is not None:
-                        self.cache.put_image(key, out, digest)  # type: ignore[union-attr]
+                        cache_puts.append((key, digest))
                 else:
                     results[i] = out
         elapsed = time.perf_counter() - t0
         self.stats.editor_calls += len(requests)
         self.stats.editor_s += elapsed
         per_ms = 1000 * elapsed / len(requests) if requests else 0.0
-        return [r if r is not None else "editor produced no result" for r in results], per_ms
+        return [r if r is not None else "editor produced no result" for r in results], per_ms, cache_puts
 
     def _edit_requests(self, requests: list[EditRequest]) -> list[Image.Image | str]:
         try:

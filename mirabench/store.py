@@ -44,9 +44,12 @@ CREATE TABLE IF NOT EXISTS scores (
 class ImageDir:
     """A folder of PNGs named by pixel hash; writes are atomic and idempotent."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, single_writer: bool = False) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        if single_writer:  # temp files left by a process killed mid-write; never referenced by the store
+            for stale in self.root.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
 
     def path(self, digest: str) -> Path:
         return self.root / f"{digest}.png"
@@ -88,7 +91,7 @@ class RunStore:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
-        self.images = ImageDir(run_dir / "images")
+        self.images = ImageDir(run_dir / "images", single_writer=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(run_dir / "store.sqlite", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

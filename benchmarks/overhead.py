@@ -1,0 +1,135 @@
+"""Harness overhead per sample-step with zero-latency backends on 512x512 images.
+
+Runs the real scheduler and store (hashing, PNG encoding, SQLite commits, cache) with an agent and an editor that
+cost almost nothing, and a bare sequential loop calling the same backends with no storage, side by side. The
+difference is what mirabench itself costs per sample-step. Target: under 5 ms per sample-step on one core.
+
+    python benchmarks/overhead.py [--samples 200] [--steps 5] [--cores 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from mirabench.plugins import Agent, Editor, Options, Suite
+from mirabench.registry import agents, editors, suites
+from mirabench.runner import run
+from mirabench.spec import RunSpec
+from mirabench.types import Action, AgentState, Edit, EditRequest, Sample, Stop
+
+
+def photo(size: int = 512) -> Image.Image:
+    """A natural photograph when scikit-image is installed (PNG cost depends on content), else a gradient."""
+    try:
+        from skimage import data
+
+        return Image.fromarray(data.astronaut()).resize((size, size))
+    except ImportError:
+        y, x = np.mgrid[0:size, 0:size]
+        arr = np.stack([x % 256, y % 256, (x + y) % 256], axis=-1).astype(np.uint8)
+        return Image.fromarray(arr)
+
+
+class BenchOptions(Options):
+    n: int = 200
+    steps: int = 5
+
+
+@suites.register("bench-photos")
+class PhotoSuite(Suite):
+    """n copies of one 512x512 photo."""
+
+    Options = BenchOptions
+
+    def samples(self) -> Iterator[Sample]:
+        img = photo()
+        for i in range(self.options.n):  # type: ignore[attr-defined]
+            yield Sample(f"s{i:05d}", "make it different", img)
+
+
+@agents.register("bench-fixed")
+class FixedAgent(Agent):
+    """Asks for `steps` edits, then stops; no perception."""
+
+    Options = BenchOptions
+
+    def plan(self, state: AgentState) -> Action:
+        return Edit(f"tweak {state.step}") if state.step < self.options.steps else Stop("done")  # type: ignore[attr-defined]
+
+
+@editors.register("bench-tweak")
+class TweakEditor(Editor):
+    """Returns a new image that differs in one pixel (so every step stores a new PNG)."""
+
+    def edit_batch(self, requests: Sequence[EditRequest]) -> list[Image.Image]:
+        out = []
+        for r in requests:
+            arr = np.array(r.image)
+            arr[r.seed % arr.shape[0], 0] ^= 0xFF
+            out.append(Image.fromarray(arr))
+        return out
+
+
+def bare_loop(n: int, steps: int) -> float:
+    """The same backends with no harness: plan, edit, keep the image in memory."""
+    agent, editor = FixedAgent(steps=steps), TweakEditor()
+    source = photo()
+    t0 = time.perf_counter()
+    for i in range(n):
+        sample = Sample(f"s{i:05d}", "make it different", source)
+        latest, history = source, 0
+        while True:
+            action = agent.plan(AgentState(sample, source, latest, history))
+            if not isinstance(action, Edit):
+                break
+            latest = editor.edit_batch([EditRequest(latest, action.instruction, i * 31 + history)])[0]
+            history += 1
+    return time.perf_counter() - t0
+
+
+def harness(n: int, steps: int, use_cache: bool) -> dict[str, Any]:
+    spec = RunSpec(suite="bench-photos", agent="bench-fixed", editor="bench-tweak", metrics=[],
+                   max_steps=steps, suite_options={"n": n}, agent_options={"n": n, "steps": steps})
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["MIRABENCH_CACHE_DIR"] = str(Path(tmp) / "cache")
+        t0 = time.perf_counter()
+        result = run(spec, Path(tmp) / "run", use_cache=use_cache)
+        wall = time.perf_counter() - t0
+    s = result.stats
+    return {"wall": wall, "backend": s.agent_s + s.editor_s, "store": s.store_s, "sample_steps": n * steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--cores", type=int, default=1, help="pin the process to this many cores")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
+    n, steps = args.samples, args.steps
+    bare = bare_loop(n, steps)
+    print(f"machine: {os.cpu_count()} cores visible, pinned to {args.cores}; {n} samples x {steps} steps, 512x512")
+    print(f"bare sequential loop (no storage): {bare:.2f} s = {1000 * bare / (n * steps):.3f} ms per sample-step")
+    for use_cache in (False, True):
+        h = harness(n, steps, use_cache)
+        per = 1000 * (h["wall"] - h["backend"]) / h["sample_steps"]
+        print(
+            f"mirabench run (cache {'on' if use_cache else 'off'}): {h['wall']:.2f} s wall, "
+            f"{h['sample_steps'] / h['wall']:.0f} sample-steps/s; harness overhead {per:.2f} ms per sample-step "
+            f"(store+PNG {1000 * h['store'] / h['sample_steps']:.2f} ms); "
+            f"ratio to bare loop {h['wall'] / bare:.1f}x; target < 5 ms: {'met' if per < 5 else 'NOT met'}"
+        )
+
+
+if __name__ == "__main__":
+    main()

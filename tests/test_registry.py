@@ -1,0 +1,90 @@
+"""Plugin registry: lookup, lazy entries, planned plugins, needs and option validation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mirabench.plugins import Editor
+from mirabench.registry import Needs, PluginError, PluginUnavailable, Registry, UnknownPlugin, agents, editors
+
+
+def test_unknown_name_lists_close_matches() -> None:
+    with pytest.raises(UnknownPlugin, match="Did you mean 'counter'"):
+        agents.get("countr")
+
+
+def test_planned_plugin_fails_with_a_clear_reason() -> None:
+    with pytest.raises(PluginUnavailable) as err:
+        agents.get("mira-7b")
+    msg = str(err.value)
+    assert "not available yet" in msg and "issue #5" in msg and "[local]" in msg
+
+
+def test_missing_dependencies_and_keys_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    reg: Registry[Editor] = Registry("editor", Editor, "mirabench.editors")
+    reg._discovered = True  # an isolated registry: nothing else in it
+
+    @reg.register("needy", needs=Needs(modules=("no_such_module_xyz",), extra="local", env=("NEEDY_KEY",)))
+    class Needy(Editor):
+        pass
+
+    monkeypatch.delenv("NEEDY_KEY", raising=False)
+    with pytest.raises(PluginUnavailable) as err:
+        reg.get("needy")
+    assert "no_such_module_xyz" in str(err.value) and "mirabench[local]" in str(err.value)
+    assert "NEEDY_KEY" in str(err.value)
+
+
+def test_lazy_entry_is_imported_only_when_built() -> None:
+    reg: Registry[Editor] = Registry("editor", Editor, "mirabench.editors")
+    reg._discovered = True
+    reg.add_lazy("lazy-toy", "toyworld:ToyEditor")
+    assert isinstance(reg.info("lazy-toy").target, str)
+    editor = reg.build("lazy-toy", fail_on="x")
+    assert type(editor).__name__ == "ToyEditor" and editor.options.fail_on == "x"  # type: ignore[attr-defined]
+    reg.add_lazy("broken", "toyworld:NoSuchClass")
+    with pytest.raises(PluginUnavailable, match="could not be loaded from toyworld:NoSuchClass"):
+        reg.get("broken")
+
+
+def test_bad_option_names_the_field() -> None:
+    with pytest.raises(PluginError, match=r"editor\.fail_onn: Extra inputs are not permitted"):
+        editors.build("toy", fail_onn="x")
+
+    with pytest.raises(PluginError, match=r"agent\.fail_on_sample: Input should be a valid string"):
+        agents.build("counter", fail_on_sample=["a"])
+
+
+def test_register_refuses_non_plugins_and_duplicates() -> None:
+    reg: Registry[Editor] = Registry("editor", Editor, "mirabench.editors")
+    reg._discovered = True
+    with pytest.raises(TypeError):
+        reg.register("x")(int)  # type: ignore[type-var]
+
+    @reg.register("dup")
+    class A(Editor):
+        pass
+
+    with pytest.raises(PluginError, match="registered twice"):
+        reg._add(type(reg.info("dup"))("dup", "editor", A, source="elsewhere"))
+
+
+def test_core_import_and_list_do_not_import_torch() -> None:
+    code = (
+        "import sys, json\n"
+        "from typer.testing import CliRunner\n"
+        "from mirabench.cli import app\n"
+        "res = CliRunner().invoke(app, ['list', '--json'])\n"
+        "assert res.exit_code == 0, res.output\n"
+        "names = {(p['kind'], p['name']) for p in json.loads(res.output)}\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'n': len(names),"
+        " 'has': [('agent','mira-7b') in names, ('editor','kontext') in names, ('agent','direct') in names]}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["torch"] is False
+    assert got["has"] == [True, True, True]
