@@ -97,8 +97,15 @@ def bare_loop(n: int, steps: int) -> float:
 
 
 def harness(n: int, steps: int, use_cache: bool) -> dict[str, Any]:
-    spec = RunSpec(suite="bench-photos", agent="bench-fixed", editor="bench-tweak", metrics=[],
-                   max_steps=steps, suite_options={"n": n}, agent_options={"n": n, "steps": steps})
+    spec = RunSpec(
+        suite="bench-photos",
+        agent="bench-fixed",
+        editor="bench-tweak",
+        metrics=[],
+        max_steps=steps,
+        suite_options={"n": n},
+        agent_options={"n": n, "steps": steps},
+    )
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MIRABENCH_CACHE_DIR"] = str(Path(tmp) / "cache")
         t0 = time.perf_counter()

@@ -44,9 +44,8 @@ class ShapesMetric(Metric):
         if edited.size != (side, side):
             edited = edited.resize((side, side), Image.Resampling.NEAREST)
         result = evaluate(source, goals, perceive(edited))
-        detail = {"met": list(result.met), "collateral": result.collateral}
         return {
-            "shapes-sc": Score.ok(result.consistency, **detail),
+            "shapes-sc": Score.ok(result.consistency, met=list(result.met), collateral=result.collateral),
             "shapes-bg": Score.ok(preservation(source, target, edited)),
             "shapes-goals": Score.ok(result.goals),
             "shapes-collateral": Score.ok(result.collateral),

@@ -125,8 +125,7 @@ def run(
     )
     bar, update = _progress()
     with bar:
-        result = run_spec(spec, out, force_new=force_new, use_cache=not no_cache, max_live=max_live,
-                          progress=update)
+        result = run_spec(spec, out, force_new=force_new, use_cache=not no_cache, max_live=max_live, progress=update)
     _print_summary(result.summary, result.run_dir)
     console.print(
         f"calls: agent {result.stats.agent_calls}, editor {result.stats.editor_calls} "

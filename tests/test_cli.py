@@ -15,8 +15,13 @@ from mirabench.spec import SpecError, apply_sets, build_spec
 def mirabench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     code = "import sys, toyworld; from mirabench.cli import main; sys.argv = ['mirabench', *sys.argv[1:]]; main()"
     env_path = str(Path(__file__).parent)
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd,
-                          env={**__import__("os").environ, "PYTHONPATH": env_path})
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**__import__("os").environ, "PYTHONPATH": env_path},
+    )
 
 
 def test_main_command_with_unbuilt_plugins_explains_instead_of_crashing(tmp_path: Path) -> None:
@@ -28,20 +33,57 @@ def test_main_command_with_unbuilt_plugins_explains_instead_of_crashing(tmp_path
 
 
 def test_unknown_plugin_and_bad_set_value(tmp_path: Path) -> None:
-    res = mirabench("run", "--suite", "toy", "--agent", "countr", "--editor", "toy", "--metrics", "grey",
-                    cwd=tmp_path)
+    res = mirabench("run", "--suite", "toy", "--agent", "countr", "--editor", "toy", "--metrics", "grey", cwd=tmp_path)
     assert res.returncode == 2 and "Did you mean 'counter'" in res.stderr and "Traceback" not in res.stderr
-    res = mirabench("run", "--suite", "toy", "--agent", "counter", "--editor", "toy", "--metrics", "grey",
-                    "--set", "suite.n=many", cwd=tmp_path)
+    res = mirabench(
+        "run",
+        "--suite",
+        "toy",
+        "--agent",
+        "counter",
+        "--editor",
+        "toy",
+        "--metrics",
+        "grey",
+        "--set",
+        "suite.n=many",
+        cwd=tmp_path,
+    )
     assert res.returncode == 2 and "suite.n" in res.stderr and "many" in res.stderr
-    res = mirabench("run", "--suite", "toy", "--agent", "counter", "--editor", "toy", "--metrics", "grey",
-                    "--set", "max_steps=0", cwd=tmp_path)
+    res = mirabench(
+        "run",
+        "--suite",
+        "toy",
+        "--agent",
+        "counter",
+        "--editor",
+        "toy",
+        "--metrics",
+        "grey",
+        "--set",
+        "max_steps=0",
+        cwd=tmp_path,
+    )
     assert res.returncode == 2 and "max_steps" in res.stderr
 
 
 def test_run_then_report_formats(tmp_path: Path) -> None:
-    res = mirabench("run", "--suite", "toy", "--agent", "counter", "--editor", "toy", "--metrics", "grey",
-                    "--out", "r", "--set", "suite.n=4", cwd=tmp_path)
+    res = mirabench(
+        "run",
+        "--suite",
+        "toy",
+        "--agent",
+        "counter",
+        "--editor",
+        "toy",
+        "--metrics",
+        "grey",
+        "--out",
+        "r",
+        "--set",
+        "suite.n=4",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "r" / "report.html").exists()
     res = mirabench("report", "r", "--format", "csv", cwd=tmp_path)
@@ -53,8 +95,16 @@ def test_run_then_report_formats(tmp_path: Path) -> None:
 
 
 def test_set_parsing() -> None:
-    data = apply_sets({}, ["editor.error_rate=0.2", "metrics.gpt-sc.model=gpt-4.1", "metric.base_url=http://x",
-                           "max_steps=3", "suite.name=a=b"])
+    data = apply_sets(
+        {},
+        [
+            "editor.error_rate=0.2",
+            "metrics.gpt-sc.model=gpt-4.1",
+            "metric.base_url=http://x",
+            "max_steps=3",
+            "suite.name=a=b",
+        ],
+    )
     assert data["editor_options"] == {"error_rate": 0.2}
     assert data["metric_options"] == {"gpt-sc": {"model": "gpt-4.1"}, "*": {"base_url": "http://x"}}
     assert data["max_steps"] == 3 and data["suite_options"] == {"name": "a=b"}

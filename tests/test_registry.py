@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +90,32 @@ def test_core_import_and_list_do_not_import_torch() -> None:
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["torch"] is False
     assert got["has"] == [True, True, True]
+
+
+def test_third_party_entry_point_is_discovered_and_built(tmp_path: Path) -> None:
+    pkg = tmp_path / "thirdparty_editor"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "from mirabench import Editor\n"
+        "class ThirdEditor(Editor):\n"
+        "    '''Returns the input unchanged.'''\n"
+        "    version = '7'\n"
+        "    def edit(self, request):\n"
+        "        return request.image\n"
+    )
+    dist = tmp_path / "thirdparty_editor-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-editor\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[mirabench.editors]\nthird = thirdparty_editor:ThirdEditor\n")
+    code = (
+        "from mirabench.registry import editors\n"
+        "info = editors.info('third')\n"
+        "print(info.source)\n"
+        "e = editors.build('third')\n"
+        "print(type(e).__name__, e.name, e.version)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "entry point (thirdparty-editor)"
+    assert lines[1] == "ThirdEditor third 7"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from mirabench.plugins import Options, Suite
 from mirabench.registry import suites
@@ -30,9 +29,10 @@ class JsonlSuite(Suite):
 
     version = "1"
     Options = JsonlOptions
+    options: JsonlOptions
 
     def samples(self) -> Iterator[Sample]:
-        opts: Any = self.options
+        opts = self.options
         path = Path(opts.path)
         if not path.is_file():
             raise FileNotFoundError(f"suite manifest not found: {path}")
