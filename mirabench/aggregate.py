@@ -126,6 +126,7 @@ def summarize(
         "stop_reasons": dict(sorted(stop.items())),
         "mean_steps": round(float(np.mean([r["n_steps"] for r in rows])), 6) if rows else None,
         "steps_histogram": {str(k): v for k, v in sorted(Counter(r["n_steps"] for r in rows).items())},
+        "columns": [c.key for c in columns],  # declared order: the first is each metric's headline number
         "metrics": metrics,
         "categories": categories,
     }

@@ -1,0 +1,76 @@
+"""MIRA-Editing data construction on the shapes world and on hand-made trajectories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mirabench.registry import editors, metrics
+from mirabench.training.data import STOP_TARGET, Candidate, EditSession, ShapesRewriter, aggregate, build, decompose
+
+
+def test_decompose_gives_start_continue_stop() -> None:
+    c = Candidate("s", "in-order", "C", ("u1", "u2", "u3"), ("h1", "h2", "h3"), 9.0, "shapes")
+    rows = decompose("h0", c)
+    assert [(r["kind"], r["latest"], r["target"]) for r in rows] == [
+        ("start", "h0", "u1"),
+        ("continue", "h1", "u2"),
+        ("continue", "h2", "u3"),
+        ("stop", "h3", STOP_TARGET),
+    ]
+    assert all(r["source"] == "h0" and r["instruction"] == "C" for r in rows)
+
+
+def test_aggregation_keeps_execution_order_and_permutes_text() -> None:
+    session = EditSession("x", Path("unused.png"), ("make the sky pink", "remove the dog", "add a hat"), "test")
+    variants = aggregate(session, np.random.default_rng(0))
+    assert [v.name for v in variants] == ["in-order", "permuted"]
+    inorder, permuted = variants
+    text = inorder.instruction.lower()
+    assert text.index("sky") < text.index("dog") < text.index("hat")
+    positions = [permuted.instruction.lower().index(w) for w in ("sky", "dog", "hat")]
+    assert positions != sorted(positions)
+    assert inorder.turns == permuted.turns == session.turns
+
+
+def test_shapes_rewriter_preserves_meaning() -> None:
+    from mirabench.shapes import make_task, parse, resolve
+
+    rng = np.random.default_rng(3)
+    task = make_task(rng, 3)
+    rw = ShapesRewriter()
+    for clause in task.clauses:
+        assert resolve(parse(rw.atomic(clause, rng)), task.source) == resolve(parse(clause), task.source)
+
+
+def test_build_on_shapes_ranks_candidates_and_resumes(tmp_path: Path) -> None:
+    from mirabench.training.data import shapes_sessions
+
+    editor = editors.build("shapes", error_rate=0.3)
+    metric = metrics.build("shapes")
+    stats = build(shapes_sessions(12, seed=1), tmp_path / "d", editor, metric, rewriter=ShapesRewriter(), rewrites=2)
+    records = [json.loads(x) for x in (tmp_path / "d" / "candidates.jsonl").read_text().splitlines()]
+    assert len(records) == 12
+    for rec in records:
+        scores = {c["variant"]: c["score"] for c in rec["candidates"]}
+        assert scores[rec["kept"]] == max(scores.values())  # top-1 kept
+        assert len(scores) == (6 if len(rec["candidates"][0]["turns"]) > 1 else 3)
+    kinds = stats["rows"]
+    n_turns = sum(int(k) * v for k, v in stats["subtasks_per_instruction"].items())
+    assert kinds["start"] == kinds["stop"] == 12 and kinds["start"] + kinds.get("continue", 0) == n_turns
+    assert stats["editors"] == {"shapes": 12}
+
+    from datasets import load_from_disk
+
+    ds = load_from_disk(str(tmp_path / "d" / "dataset"))
+    assert len(ds) == sum(kinds.values())
+    row = ds[0]
+    assert row["kind"] == "start" and len(row["images"]) == 2 and row["images"][0].size == (256, 256)
+    assert np.array_equal(np.asarray(row["images"][0]), np.asarray(row["images"][1]))  # start: I_{t-1} = I0
+
+    before = (tmp_path / "d" / "candidates.jsonl").read_text()
+    build(shapes_sessions(14, seed=1), tmp_path / "d", editor, metric, rewriter=ShapesRewriter(), rewrites=2)
+    after = (tmp_path / "d" / "candidates.jsonl").read_text()
+    assert after.startswith(before) and len(after.splitlines()) == 14  # only the 2 new sessions were built
