@@ -7,6 +7,8 @@ computed. A different config is refused (unless `force_new`, which moves the old
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -221,8 +223,21 @@ def run(
         write_manifest(run_dir, manifest)
         _write_report(run_dir)
         return RunResult(run_dir, summary, stats, resumed, judgements)
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not _disk_full(exc):
+            raise
+        raise RunError(
+            f"no space left while writing {run_dir} ({exc}); committed steps are kept: free some space and run "
+            "the same command again to resume"
+        ) from None
     finally:
         store.close()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return "disk is full" in str(exc) or "disk I/O error" in str(exc)
 
 
 def _needs_work(record: SampleRecord) -> bool:

@@ -184,3 +184,28 @@ def test_bad_rows_are_recorded_and_the_rest_runs(tmp_path: Path) -> None:
     assert "instruction" in errors["noinstr"]
     assert "line 6" in errors["line-6"] and "invalid JSON" in errors["line-6"]
     assert s["metrics"]["grey-hit"]["mean"] == 10.0 and s["metrics"]["grey-hit"]["n_ok"] == 1
+
+
+def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from mirabench.store import ImageDir
+
+    reference = run(toy_spec(), tmp_path / "ref", use_cache=False)
+    real_put = ImageDir.put
+    writes = {"n": 0}
+
+    def put_until_full(self: ImageDir, image: object, digest: str | None = None) -> str:
+        writes["n"] += 1
+        if writes["n"] > 8:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_put(self, image, digest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ImageDir, "put", put_until_full)
+    with pytest.raises(RunError, match="no space left .* run the same command again to resume"):
+        run(toy_spec(), tmp_path / "r", use_cache=False)
+    monkeypatch.setattr(ImageDir, "put", real_put)
+    resumed = run(toy_spec(), tmp_path / "r", use_cache=False)
+    assert rows(tmp_path / "r") == rows(reference.run_dir)
+    assert resumed.summary == reference.summary
+    assert sqlite3.connect(tmp_path / "r" / "store.sqlite").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
