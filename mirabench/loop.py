@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from mirabench.cache import Cache, cache_key
-from mirabench.images import image_hash
+from mirabench.cache import Cache
+from mirabench.editing import run_edits
 from mirabench.plugins import Agent, Editor
 from mirabench.store import RunStore
 from mirabench.types import Action, AgentState, Edit, EditRequest, Sample, Step, Stop, StopReason, Trajectory
@@ -93,7 +93,7 @@ class Scheduler:
     ) -> None:
         self.agent, self.editor, self.store = agent, editor, store
         self.max_steps, self.seed, self.max_live = max_steps, seed, max_live
-        self.cache = cache if editor.deterministic else None
+        self.cache = cache
         self.on_finished, self.on_wave = on_finished, on_wave
         self.stats = LoopStats()
 
@@ -223,54 +223,23 @@ class Scheduler:
         self, editing: Sequence[tuple[LiveSample, Edit, int]], policy: str
     ) -> tuple[list[tuple[str, Image.Image] | str], float, list[tuple[str, str]]]:
         """Per request either (hash, image) or an error message; plus (cache key, hash) pairs to cache."""
-        results: list[tuple[str, Image.Image] | str | None] = [None] * len(editing)
-        cache_puts: list[tuple[str, str]] = []
-        requests: list[tuple[int, EditRequest, str | None]] = []
-        for i, (s, action, seed) in enumerate(editing):
+        requests, bases = [], []
+        for s, action, seed in editing:
             base, base_hash = (s.source, s.source_hash) if policy == "refine" else (s.latest, s.latest_hash)
-            key = None
-            if self.cache is not None:
-                key = cache_key("edit", self.editor.identity(), base_hash, action.instruction, seed)
-                hit = self.cache.get_image(key)
-                if hit is not None:
-                    results[i] = hit
-                    self.stats.editor_cache_hits += 1
-                    continue
-            requests.append((i, EditRequest(base, action.instruction, seed, s.sample.id), key))
+            requests.append(EditRequest(base, action.instruction, seed, s.sample.id))
+            bases.append(base_hash)
         t0 = time.perf_counter()
-        if requests:
-            outs = self._edit_requests([r for _, r, _ in requests])
-            for (i, _, key), out in zip(requests, outs, strict=True):
-                if isinstance(out, Image.Image):
-                    digest = image_hash(out)
-                    results[i] = (digest, out)
-                    if key is not None:
-                        cache_puts.append((key, digest))
-                else:
-                    results[i] = out
+        outcomes, calls = run_edits(self.editor, requests, bases, self.cache)
         elapsed = time.perf_counter() - t0
-        self.stats.editor_calls += len(requests)
+        self.stats.editor_calls += calls
+        self.stats.editor_cache_hits += sum(o.cached for o in outcomes)
         self.stats.editor_s += elapsed
-        per_ms = 1000 * elapsed / len(requests) if requests else 0.0
-        return [r if r is not None else "editor produced no result" for r in results], per_ms, cache_puts
-
-    def _edit_requests(self, requests: list[EditRequest]) -> list[Image.Image | str]:
-        try:
-            outs: list[Image.Image | str] = list(self.editor.edit_batch(requests))
-            if len(outs) != len(requests):
-                raise RuntimeError(f"edit_batch returned {len(outs)} images for {len(requests)} requests")
-        except Exception:
-            outs = [self._edit_one(r) for r in requests]  # isolate the request that fails
-        return [
-            o if isinstance(o, (Image.Image, str)) else f"editor returned {type(o).__name__}, not an image"
-            for o in outs
+        results: list[tuple[str, Image.Image] | str] = [
+            (o.digest, o.image) if o.image is not None and o.digest else (o.error or "editor produced no result")
+            for o in outcomes
         ]
-
-    def _edit_one(self, request: EditRequest) -> Image.Image | str:
-        try:
-            return self.editor.edit_batch([request])[0]
-        except Exception as exc:
-            return f"editor {self.editor.name!r} failed: {type(exc).__name__}: {exc}"
+        cache_puts = [(o.key, o.digest) for o in outcomes if o.key and o.digest]
+        return results, 1000 * elapsed / calls if calls else 0.0, cache_puts
 
 
 def _agent_error(message: str) -> Stop:

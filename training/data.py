@@ -26,7 +26,8 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from mirabench.cache import Cache, cache_key
+from mirabench.cache import Cache
+from mirabench.editing import run_edits
 from mirabench.images import image_hash, load_image
 from mirabench.plugins import Editor, Metric, ScoreItem
 from mirabench.store import ImageDir
@@ -157,16 +158,14 @@ def execute(
     latest, latest_hash = source, image_hash(source)
     frames, hashes = [], []
     for t, turn in enumerate(variant.turns):
-        key = cache_key("edit", editor.identity(), latest_hash, turn, seed + t)
-        hit = cache.get_image(key) if cache is not None else None
-        if hit is not None:
-            latest_hash, latest = hit
-        else:
-            latest = editor.edit_batch([EditRequest(latest, turn, seed + t, variant.session)])[0]
-            latest_hash = image_hash(latest)
-            if cache is not None and editor.deterministic:
-                cache.put_image(key, latest, latest_hash)
+        request = EditRequest(latest, turn, seed + t, variant.session)
+        outcome = run_edits(editor, [request], [latest_hash], cache)[0][0]
+        if outcome.image is None or outcome.digest is None:
+            raise RuntimeError(f"session {variant.session!r}: {outcome.error}")
+        latest, latest_hash = outcome.image, outcome.digest
         images.put(latest, latest_hash)
+        if cache is not None and outcome.key:
+            cache.link_image(outcome.key, latest_hash, images.path(latest_hash))
         frames.append(latest)
         hashes.append(latest_hash)
     return frames, hashes
