@@ -13,9 +13,23 @@ $(VENV)/.dev: pyproject.toml constraints.txt
 	$(PIP) install -c constraints.txt -e ".[dev]"
 	touch $(VENV)/.core $@
 
-.PHONY: demo test lint
+.PHONY: demo test lint gate baseline
 demo: $(VENV)/.core
 	$(VENV)/bin/mirabench demo --out runs/demo
+
+# Dogfooding the CI gate: run the demo afresh and compare both rows with the committed baseline (exit 1 on a
+# regression). `make baseline` refreshes the baseline after an intended change; review its diff, then commit it.
+DEMO_BASELINE := results/baselines/shapes-demo
+gate: $(VENV)/.core
+	rm -rf runs/gate
+	$(VENV)/bin/mirabench demo --out runs/gate
+	for a in direct heuristic; do $(VENV)/bin/mirabench compare runs/gate/$$a --baseline $(DEMO_BASELINE)/$$a || exit 1; done
+
+baseline: $(VENV)/.core
+	rm -rf runs/baseline
+	$(VENV)/bin/mirabench demo --out runs/baseline
+	for a in direct heuristic; do mkdir -p $(DEMO_BASELINE)/$$a && \
+		cp runs/baseline/$$a/run.json runs/baseline/$$a/summary.json runs/baseline/$$a/samples.jsonl $(DEMO_BASELINE)/$$a/ || exit 1; done
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

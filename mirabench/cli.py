@@ -14,6 +14,8 @@ from rich.table import Table
 
 from mirabench.registry import PluginError, all_infos, registry_for
 from mirabench.spec import RunSpec, SpecError, apply_sets, build_spec, load_spec
+from mirabench.studycli import data_app, import_run, study_app
+from mirabench.training.commands import build_mira_editing, train_app
 
 app = typer.Typer(
     add_completion=False,
@@ -23,6 +25,11 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 USER_ERRORS = (PluginError, SpecError, FileNotFoundError, ValueError)
+app.add_typer(data_app, name="data")
+app.add_typer(study_app, name="study")
+app.command("import")(import_run)
+app.add_typer(train_app, name="train")
+data_app.command("build-mira-editing")(build_mira_editing)
 
 
 @app.command("list")
@@ -154,19 +161,52 @@ def score(
 def report(
     runs: Annotated[list[Path], typer.Argument(help="run directories")],
     out: Annotated[Path | None, typer.Option(help="output file (default: stdout for md/csv/json)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="html, md, csv or json")] = "html",
+    fmt: Annotated[str, typer.Option("--format", help="html, md, csv, json or tex")] = "html",
     title: Annotated[str, typer.Option(help="page title")] = "mirabench report",
+    baseline: Annotated[str | None, typer.Option(help="row deltas are taken against (name, folder or index)")] = None,
+    gallery: Annotated[int, typer.Option(help="samples in the trajectory gallery (-1 all, 0 none)")] = 100,
+    reference: Annotated[
+        list[Path] | None, typer.Option(help="folders of reported numbers (default: results/reference/)")
+    ] = None,
 ) -> None:
-    """Leaderboard of one or more runs."""
+    """Leaderboard of one or more runs (--out DIR/ writes index.html plus every table format)."""
+    from mirabench.reference import load_reference
     from mirabench.report import load_run, render, write_report
 
     if out is None and fmt == "html":
         out = Path("report.html")
     if out is None:
-        typer.echo(render([load_run(r) for r in runs], fmt, title), nl=False)
+        ref = load_reference(reference)[0] if reference else None
+        typer.echo(render([load_run(r) for r in runs], fmt, title, reference=ref, baseline=baseline), nl=False)
         return
-    write_report(runs, out, fmt, title)
+    out = write_report(runs, out, fmt, title, reference_dirs=reference, baseline=baseline, gallery=gallery)
     console.print(f"report written to {out.resolve()}")
+
+
+@app.command()
+def compare(
+    run_dir: Annotated[Path, typer.Argument(help="the run to gate (a run directory or its summary.json)")],
+    baseline: Annotated[Path, typer.Option(help="baseline run directory or summary.json")],
+    tolerance: Annotated[
+        list[str] | None, typer.Option(help="allowed drop as a fraction of the metric's range: 0.05 or METRIC=0.02")
+    ] = None,
+    max_failure_rate: Annotated[float, typer.Option(help="max share of failed samples / judgements")] = 0.02,
+    max_coverage_drop: Annotated[float, typer.Option(help="max drop in a metric's coverage")] = 0.0,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Gate a run against a baseline on their shared samples; exits 1 on a regression."""
+    from mirabench.compare import compare as compare_runs
+    from mirabench.compare import load_side, parse_tolerances, render_text
+
+    if fmt not in ("text", "json"):
+        raise ValueError(f"unknown --format {fmt!r}; choose text or json")
+    default, per_metric = parse_tolerances(tolerance or [])
+    result = compare_runs(
+        load_side(run_dir), load_side(baseline), default, per_metric, max_failure_rate, max_coverage_drop
+    )
+    typer.echo(json.dumps(result.to_json(), indent=2) if fmt == "json" else render_text(result), nl=fmt == "json")
+    if not result.passed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -191,6 +231,31 @@ def demo(
         )
     Console().print(table)
     console.print(f"report: {report_path.resolve()}")
+
+
+@app.command("serve-editor")
+def serve_editor(
+    name: Annotated[str, typer.Argument(help="a registered editor, e.g. kontext")],
+    host: Annotated[str, typer.Option(help="interface to bind (no authentication: keep it private)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0 = any free port)")] = 8000,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="editor options, e.g. editor.steps=28")] = None,
+) -> None:
+    """Serve a registered editor over the mirabench HTTP editor protocol (the `http` editor's other end)."""
+    from mirabench.registry import editors
+    from mirabench.serve import make_server
+
+    options = apply_sets({}, [s if s.startswith("editor.") else f"editor.{s}" for s in set_ or []])
+    editor = editors.build(name, **options.get("editor_options", {}))
+    server = make_server(editor, host, port)
+    console.print(f"serving editor {name!r} on http://{host}:{server.server_address[1]}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        editor.close()
+        console.print(f"served {server.served} edits")
 
 
 def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:

@@ -17,7 +17,7 @@ from mirabench.images import atomic_write_text
 
 __all__ = ["environment", "read_manifest", "redact", "write_manifest"]
 
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"(api[_-]?key|(^|[_-])token$|secret|password|authorization)", re.IGNORECASE)
 _PACKAGES = (
     "mirabench",
     "numpy",

@@ -39,6 +39,10 @@ class Plugin:
         """Everything about this plugin that determines its outputs (for config hashes and cache keys)."""
         return {"name": self.name, "version": self.version, "options": self.options.model_dump(mode="json")}
 
+    def run_info(self) -> dict[str, Any]:
+        """What run.json should record after use: judge snapshots, prompt hashes, token and cost accounting."""
+        return {}
+
     def close(self) -> None:
         """Release models, sessions or servers. Called once when the run ends."""
 

@@ -1,12 +1,15 @@
-"""Leaderboard tables from run directories: HTML (self-contained, no CDN), Markdown, CSV and JSON.
+"""Leaderboards from run directories: an HTML page (self-contained, no CDN, works from file://), and the same
+tables as Markdown, LaTeX, CSV and JSON.
 
-Reads only the run-directory contract (run.json, summary.json), so it works on runs made by any version or
-imported from elsewhere. Every user string is escaped by jinja2's autoescape.
+Reads only the run-directory contract (run.json, summary.json, samples.jsonl, images/), so it works on runs made
+by any version or imported from elsewhere, plus reported rows from results/reference/ (see reference.py). Every
+user string is escaped: jinja2 autoescapes the page, the gallery is built from JSON with DOM text nodes.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,127 +18,355 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
+from mirabench.reference import default_reference_dir, load_reference, norm
+from mirabench.report_gallery import gallery_data, make_thumbnails
+from mirabench.report_plots import bar_svg, color, line_svg
+from mirabench.report_tables import csv_table, fmt, latex_table, markdown_table, marks
+from mirabench.stats import paired
 
-__all__ = ["leaderboard", "load_run", "render", "write_report"]
+__all__ = ["FORMATS", "deltas", "leaderboard", "load_run", "render", "table_rows", "write_report"]
 
-FORMATS = ("html", "md", "csv", "json")
-_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+FORMATS = ("html", "md", "csv", "json", "tex")
+GALLERY_SAMPLES = 100  # default number of samples in the gallery (thumbnails are made for these only)
+TABLE_FILES = {"md": "leaderboard.md", "csv": "leaderboard.csv", "tex": "leaderboard.tex", "json": "leaderboard.json"}
+
+
+def _samples(run_dir: Path) -> dict[str, dict[str, Any]]:
+    path = run_dir / "samples.jsonl"
+    if not path.exists():
+        return {}
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return {str(r["id"]): r for r in rows}
 
 
 def load_run(run_dir: Path) -> dict[str, Any]:
+    """One run as the report sees it: its summary, manifest (if any) and per-sample rows (if any)."""
+    run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
     if not summary_path.exists():
         raise FileNotFoundError(f"{run_dir} has no summary.json (is it a finished mirabench run?)")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    return {"dir": run_dir, "name": f"{summary.get('editor')} + {summary.get('agent')}", "summary": summary}
+    manifest_path = run_dir / "run.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    return {
+        "dir": run_dir,
+        "name": f"{summary.get('editor')} + {summary.get('agent')}",
+        "summary": summary,
+        "manifest": manifest,
+        "samples": _samples(run_dir),
+    }
+
+
+def _names(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """Run names, made unique with the run folder's name where two runs share editor + agent (ablations)."""
+    counts: dict[str, int] = {}
+    for r in runs:
+        counts[r["name"]] = counts.get(r["name"], 0) + 1
+    return [f"{r['name']} ({r['dir'].name})" if counts[r["name"]] > 1 else r["name"] for r in runs]
+
+
+def _columns(runs: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Metric columns in the runs' declared order (headline first), then metrics only reported rows have."""
+    columns: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        metrics = r["summary"].get("metrics", {})
+        for key in r["summary"].get("columns") or list(metrics):
+            m = metrics.get(key, {})
+            columns.setdefault(
+                key, {"key": key, "higher_is_better": m.get("higher_is_better", True), "range": m.get("range")}
+            )
+    for ref in reference:
+        for key in ref["metrics"]:
+            if key == "mean_steps":
+                continue
+            columns.setdefault(key, {"key": key, "higher_is_better": True, "range": None, "reported_only": True})
+    return list(columns.values())
+
+
+def _matching_reference(runs: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reported rows for these runs, their metric names mapped onto measured columns (see reference.py)."""
+    measured = {k for r in runs for k in r["summary"].get("metrics", {})} | {"mean_steps"}
+    by_norm = {norm(k): k for k in measured}
+    suites = {r["summary"].get("suite") for r in runs}
+
+    def mapped(values: dict[str, float]) -> dict[str, float]:
+        return {by_norm.get(norm(k), k): v for k, v in values.items()}
+
+    out = []
+    for ref in reference:
+        metrics = mapped(ref["metrics"])
+        cats = {cat: mapped(v) for cat, v in ref.get("categories", {}).items()}
+        if not ref["suite"]:  # no suite named: only numbers that line up with a measured metric
+            metrics = {k: v for k, v in metrics.items() if k in measured}
+            cats = {cat: {k: x for k, x in v.items() if k in measured} for cat, v in cats.items()}
+            if not set(metrics) - {"mean_steps"} and not any(cats.values()):
+                continue
+        elif ref["suite"] not in suites:
+            continue
+        out.append({**ref, "metrics": metrics, "categories": cats})
+    return out
+
+
+def table_rows(
+    runs: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]] = ()
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Measured rows (one per run) then reported rows (same suite only), and the metric columns."""
+    reference = _matching_reference(runs, reference)
+    columns = _columns(runs, reference)
+    rows = []
+    for name, r in zip(_names(runs), runs, strict=True):
+        s, metrics = r["summary"], r["summary"].get("metrics", {})
+        rows.append(
+            {
+                "system": name,
+                "kind": "measured",
+                "suite": s.get("suite"),
+                "n": s.get("n_samples"),
+                "failed": s.get("n_failed"),
+                "mean_steps": s.get("mean_steps"),
+                "means": {c["key"]: metrics.get(c["key"], {}).get("mean") for c in columns},
+                "ci": {c["key"]: metrics.get(c["key"], {}).get("ci95") for c in columns},
+                "coverage": {c["key"]: metrics.get(c["key"], {}).get("coverage") for c in columns},
+                "source": "",
+            }
+        )
+    for ref in reference:
+        rows.append(
+            {
+                "system": ref["system"],
+                "kind": "reported",
+                "suite": ref["suite"],
+                "n": None,
+                "failed": None,
+                "mean_steps": ref["metrics"].get("mean_steps"),
+                "means": {c["key"]: ref["metrics"].get(c["key"]) for c in columns},
+                "ci": {},
+                "coverage": {},
+                "source": ref.get("source", ""),
+                "note": ref.get("note", ""),
+                "file": ref.get("file", ""),
+            }
+        )
+    return rows, columns
 
 
 def leaderboard(runs: Sequence[dict[str, Any]]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """One row per run: system, steps, failures, and the mean of every metric column any run reports."""
-    columns: dict[str, dict[str, Any]] = {}
-    for r in runs:
-        for key, m in r["summary"].get("metrics", {}).items():
-            columns.setdefault(
-                key,
-                {"key": key, "higher_is_better": m.get("higher_is_better", True), "range": m.get("range")},
-            )
-    rows = []
-    for r in runs:
-        s = r["summary"]
-        row: dict[str, Any] = {
-            "system": r["name"],
-            "suite": s.get("suite"),
-            "n": s.get("n_samples"),
-            "failed": s.get("n_failed"),
-            "mean_steps": s.get("mean_steps"),
+    rows, columns = table_rows(runs)
+    flat = [
+        {
+            "system": r["system"],
+            "suite": r["suite"],
+            "n": r["n"],
+            "failed": r["failed"],
+            "mean_steps": r["mean_steps"],
+            **r["means"],
         }
-        for key in columns:
-            row[key] = s.get("metrics", {}).get(key, {}).get("mean")
-        rows.append(row)
-    return pd.DataFrame(rows), list(columns.values())
-
-
-def _curve_svg(runs: Sequence[dict[str, Any]], key: str, width: int = 520, height: int = 260) -> str | None:
-    """A small line plot of `key` against the step budget, one line per run that has a budget curve."""
-    series = []
-    for r in runs:
-        curve = r["summary"].get("budget_curve")
-        if curve:
-            pts = [(int(k), v.get(key)) for k, v in curve.items() if v.get(key) is not None]
-            if pts:
-                series.append((r["name"], sorted(pts)))
-    if not series:
-        return None
-    xs = [x for _, pts in series for x, _ in pts]
-    ys = [y for _, pts in series for _, y in pts]
-    x0, x1 = min(xs), max(max(xs), min(xs) + 1)
-    y0, y1 = min(ys), max(ys)
-    if y1 - y0 < 1e-9:
-        y0, y1 = y0 - 0.5, y1 + 0.5
-    pad = 40
-
-    def sx(x: float) -> float:
-        return pad + (x - x0) / (x1 - x0) * (width - 2 * pad)
-
-    def sy(y: float) -> float:
-        return height - pad - (y - y0) / (y1 - y0) * (height - 2 * pad)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#888"/>',
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#888"/>',
+        for r in rows
     ]
-    for x in sorted(set(xs)):
-        parts.append(f'<text x="{sx(x):.1f}" y="{height - pad + 16}" font-size="11" text-anchor="middle">{x}</text>')
-    for y in (y0, (y0 + y1) / 2, y1):
-        parts.append(f'<text x="{pad - 4}" y="{sy(y) + 4:.1f}" font-size="11" text-anchor="end">{y:.2f}</text>')
-    parts.append(f'<text x="{width / 2}" y="{height - 6}" font-size="11" text-anchor="middle">max steps</text>')
-    for i, (name, pts) in enumerate(series):
-        color = _PALETTE[i % len(_PALETTE)]
-        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
-        parts.extend(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{color}"/>' for x, y in pts)
-        from html import escape
-
-        parts.append(
-            f'<text x="{width - pad + 4}" y="{pad + 14 * i}" font-size="11" fill="{color}">{escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return pd.DataFrame(flat), columns
 
 
-def render(runs: Sequence[dict[str, Any]], fmt: str = "html", title: str = "mirabench report") -> str:
-    table, columns = leaderboard(runs)
-    if fmt == "csv":
-        return str(table.to_csv(index=False))
-    if fmt == "json":
-        return json.dumps({"columns": columns, "rows": table.to_dict(orient="records")}, indent=2, default=str)
-    if fmt == "md":
-        return _markdown(table)
-    if fmt != "html":
+def _scores(run: dict[str, Any], key: str) -> dict[str, float | None]:
+    return {sid: row.get("scores", {}).get(key) for sid, row in run.get("samples", {}).items()}
+
+
+def deltas(
+    runs: Sequence[dict[str, Any]], columns: Sequence[dict[str, Any]], baseline: int = 0
+) -> list[dict[str, Any]]:
+    """Each other run minus the baseline run, per metric, paired over the samples both scored."""
+    base = runs[baseline]
+    out = []
+    for i, (name, r) in enumerate(zip(_names(runs), runs, strict=True)):
+        if i == baseline:
+            continue
+        cells: dict[str, dict[str, Any] | None] = {}
+        for c in columns:
+            if c.get("reported_only"):
+                continue
+            res = paired(_scores(base, c["key"]), _scores(r, c["key"]))
+            if res is None:
+                cells[c["key"]] = None
+                continue
+            better = res.delta > 0 if c.get("higher_is_better", True) else res.delta < 0
+            cells[c["key"]] = {
+                "delta": res.delta,
+                "ci95": res.ci95,
+                "p": res.p_value,
+                "n": res.n,
+                "significant": res.p_value < 0.05 and res.delta != 0,
+                "better": better,
+            }
+        out.append({"system": name, "cells": cells})
+    return out
+
+
+def _baseline_index(runs: Sequence[dict[str, Any]], baseline: int | str | None) -> int:
+    if baseline is None:
+        return 0
+    names = _names(runs)
+    if isinstance(baseline, int) or str(baseline).isdigit():
+        idx = int(baseline)
+        if not 0 <= idx < len(runs):
+            raise ValueError(f"baseline row {idx} does not exist (there are {len(runs)} runs)")
+        return idx
+    for i, (name, r) in enumerate(zip(names, runs, strict=True)):
+        if baseline in (name, r["dir"].name, str(r["dir"])):
+            return i
+    raise ValueError(f"baseline {baseline!r} is none of the runs: {', '.join(names)}")
+
+
+def _plots(runs: Sequence[dict[str, Any]], names: Sequence[str], columns: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    curves = []
+    for c in columns:
+        if c.get("reported_only"):
+            continue
+        series = []
+        for name, r in zip(names, runs, strict=True):
+            curve = r["summary"].get("budget_curve") or {}
+            pts = [(float(k), v[c["key"]]) for k, v in curve.items() if v.get(c["key"]) is not None]
+            series.append((name, pts))
+        svg = line_svg(series, "max steps", c["key"])
+        if svg:
+            curves.append({"key": c["key"], "svg": svg})
+    hist_series = []
+    for name, r in zip(names, runs, strict=True):
+        hist = {int(k): v for k, v in (r["summary"].get("steps_histogram") or {}).items()}
+        total = sum(hist.values()) or 1
+        hist_series.append((name, {k: v / total for k, v in hist.items()}))
+    return {"curves": curves, "histogram": bar_svg(hist_series, "edits taken", "share of samples")}
+
+
+def _categories(
+    runs: Sequence[dict[str, Any]],
+    names: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Per metric: the categories (columns) and each system's mean per category, reported rows included."""
+    per_row = [r["summary"].get("categories") or {} for r in runs]
+    per_row += [ref.get("categories", {}) for ref in rows[len(runs) :]]
+    cats = sorted({cat for row in per_row for cat in row})
+    if not cats:
+        return []
+    out = []
+    for c in columns:
+        lines = []
+        for row, cat_means in zip(rows, per_row, strict=True):
+            vals = [cat_means.get(cat, {}).get(c["key"]) for cat in cats]
+            if any(v is not None for v in vals):
+                lines.append({"system": row["system"], "kind": row["kind"], "values": vals})
+        if lines:
+            out.append({"key": c["key"], "categories": cats, "rows": lines})
+    return out
+
+
+def render(
+    runs: Sequence[dict[str, Any]],
+    fmt: str = "html",
+    title: str = "mirabench report",
+    *,
+    reference: Sequence[dict[str, Any]] | None = None,
+    baseline: int | str | None = None,
+    gallery: int | None = GALLERY_SAMPLES,
+    out_dir: Path | None = None,
+) -> str:
+    """The report as text in one format. `reference=None` loads results/reference/ of this checkout; the HTML
+    gallery gets thumbnails (written under out_dir/thumbs/) only when `out_dir`, where the page will live, is given."""
+    if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
+    problems: list[str] = []
+    if reference is None:
+        ref_dir = default_reference_dir()
+        reference, problems = load_reference([ref_dir]) if ref_dir else ([], [])
+    rows, columns = table_rows(runs, reference)
+    if fmt == "md":
+        return markdown_table(rows, columns)
+    if fmt == "tex":
+        return latex_table(rows, columns, title)
+    if fmt == "csv":
+        return csv_table(rows, columns)
+    measured = [r for r in rows if r["kind"] == "measured"]
+    if fmt == "json":
+        flat = [
+            {k: v for k, v in r.items() if k not in ("means", "ci", "coverage", "kind", "source")} for r in measured
+        ]
+        for f, r in zip(flat, measured, strict=True):
+            f.update(r["means"])
+            f["ci95"], f["coverage"] = r["ci"], r["coverage"]
+        reported = [r for r in rows if r["kind"] != "measured"]
+        return json.dumps({"columns": columns, "rows": flat, "reported": reported}, indent=2, default=str)
+    html, thumbs = _html(runs, rows, columns, title, problems, baseline, gallery, out_dir)
+    make_thumbnails(thumbs)
+    return html
+
+
+def _html(
+    runs: Sequence[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    columns: list[dict[str, Any]],
+    title: str,
+    problems: list[str],
+    baseline: int | str | None,
+    gallery: int | None,
+    out_dir: Path | None,
+) -> tuple[str, dict[Path, Path]]:
+    names = _names(runs)
+    base = _baseline_index(runs, baseline) if runs else 0
+    row_marks = marks(rows, columns)
+    gallery_json, thumbs = gallery_data(runs, names, out_dir, gallery) if gallery != 0 else ({}, {})
     env = Environment(loader=PackageLoader("mirabench", "templates"), autoescape=select_autoescape(["html"]))
-    curve_key = columns[0]["key"] if columns else None
-    return env.get_template("report.html").render(
+    env.filters["num"] = fmt
+    html = env.get_template("report.html").render(
         title=title,
-        runs=runs,
+        generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        runs=[{"name": n, "color": color(i), **r} for i, (n, r) in enumerate(zip(names, runs, strict=True))],
+        rows=rows,
         columns=columns,
-        rows=table.to_dict(orient="records"),
-        curve_key=curve_key,
-        curve_svg=_curve_svg(runs, curve_key) if curve_key else None,
+        marks={f"{i}|{k}": v for (i, k), v in row_marks.items()},
+        baseline=names[base] if runs else None,
+        deltas=deltas(runs, columns, base) if len(runs) > 1 else [],
+        categories=_categories(runs, names, rows, columns),
+        plots=_plots(runs, names, columns),
+        gallery=gallery_json,
+        problems=problems,
     )
+    return html, thumbs
 
 
-def _markdown(table: pd.DataFrame) -> str:
-    cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in table.iterrows():
-        cells = [f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v)) for v in row]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def write_report(run_dirs: Sequence[Path], out: Path, fmt: str = "html", title: str = "mirabench report") -> Path:
+def write_report(
+    run_dirs: Sequence[Path],
+    out: Path,
+    fmt: str = "html",
+    title: str = "mirabench report",
+    *,
+    reference_dirs: Sequence[Path] | None = None,
+    baseline: int | str | None = None,
+    gallery: int | None = GALLERY_SAMPLES,
+) -> Path:
+    """Write the report and return the page's path. `out` without a suffix is a folder: for html it gets
+    index.html, thumbs/ and the tables in every other format."""
+    out = Path(out)
     runs = [load_run(Path(d)) for d in run_dirs]
-    atomic_write_text(out, render(runs, fmt, title))
+    reference = None
+    problems: list[str] = []
+    if reference_dirs is not None:
+        reference, problems = load_reference(reference_dirs)
+    folder = out if not out.suffix else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / ("index.html" if fmt == "html" else TABLE_FILES[fmt])
+    if fmt != "html":
+        atomic_write_text(out, render(runs, fmt, title, reference=reference, baseline=baseline))
+        return out
+    if reference is None:
+        ref_dir = default_reference_dir()
+        reference, problems = load_reference([ref_dir]) if ref_dir else ([], [])
+    rows, columns = table_rows(runs, reference)
+    html, thumbs = _html(runs, rows, columns, title, problems, baseline, gallery, out.parent)
+    make_thumbnails(thumbs)
+    atomic_write_text(out, html)
+    if folder is not None:
+        for other, name in TABLE_FILES.items():
+            atomic_write_text(folder / name, render(runs, other, title, reference=reference, baseline=baseline))
     return out

@@ -196,18 +196,7 @@ def run(
                 spec, store, todo, records, built_metrics, use_cache, max_live, progress
             )
         judgements += _score_missing(store, samples, built_metrics, spec, progress)
-        header = {
-            "suite": spec.suite,
-            "agent": spec.agent,
-            "editor": spec.editor,
-            "config_hash": config_hash,
-            "max_steps": spec.max_steps,
-            "metrics_run": spec.metrics,
-        }
-        budgets = range(1, spec.max_steps + 1) if spec.budget_curve else ()
-        summary = write_outputs(store, _columns(built_metrics), header, budgets)
-        for m in built_metrics:
-            m.close()
+        summary = _finish_scoring(store, spec, config_hash, built_metrics, manifest)
         manifest.update(
             {
                 "status": "complete" if summary["n_pending"] == 0 else "incomplete",
@@ -376,24 +365,41 @@ def score_run(
     try:
         built = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
         judgements = _score_missing(store, samples, built, spec, progress)
-        header = {
-            "suite": spec.suite,
-            "agent": spec.agent,
-            "editor": spec.editor,
-            "config_hash": manifest["config_hash"],
-            "max_steps": spec.max_steps,
-            "metrics_run": spec.metrics,
-        }
-        budgets = range(1, spec.max_steps + 1) if spec.budget_curve else ()
-        summary = write_outputs(store, _columns(built), header, budgets)
-        for m in built:
-            m.close()
+        summary = _finish_scoring(store, spec, manifest["config_hash"], built, manifest)
     finally:
         store.close()
     manifest.update({"metrics": spec.metrics, "metric_options": spec.metric_options, "budget_curve": spec.budget_curve})
     write_manifest(run_dir, manifest)
     _write_report(run_dir)
     return RunResult(run_dir, summary, judgements=judgements)
+
+
+def _finish_scoring(
+    store: RunStore, spec: RunSpec, config_hash: str, built: Sequence[Metric], manifest: dict[str, Any]
+) -> dict[str, Any]:
+    """Write samples.jsonl and summary.json, record what the metrics report about themselves, release them."""
+    header = {
+        "suite": spec.suite,
+        "agent": spec.agent,
+        "editor": spec.editor,
+        "config_hash": config_hash,
+        "max_steps": spec.max_steps,
+        "metrics_run": spec.metrics,
+    }
+    budgets = range(1, spec.max_steps + 1) if spec.budget_curve else ()
+    summary = write_outputs(store, _columns(built), header, budgets)
+    manifest["metric_info"] = _metric_info(built, manifest.get("metric_info"))
+    for m in built:
+        m.close()
+    return summary
+
+
+def _metric_info(built: Sequence[Metric], before: dict[str, Any] | None) -> dict[str, Any]:
+    """Each metric's identity and run_info (judge snapshots, prompt hashes, usage), kept per metric name."""
+    info = dict(before or {})
+    for m in built:
+        info[m.name] = {**info.get(m.name, {}), "identity": m.identity(), **m.run_info()}
+    return info
 
 
 def _write_report(run_dir: Path) -> None:

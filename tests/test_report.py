@@ -39,7 +39,8 @@ def test_two_runs_in_one_leaderboard_with_budget_curve(tmp_path: Path) -> None:
         dirs.append(run(spec, tmp_path / agent).run_dir)
     runs = [load_run(d) for d in dirs]
     html = render(runs, "html")
-    assert html.count("<polyline") == 2 and "toy + counter" in html and "toy + refiner" in html
+    # one budget curve per metric column (grey-hit, grey-level), one line per run in each
+    assert html.count("<polyline") == 2 * 2 and "toy + counter" in html and "toy + refiner" in html
     table = json.loads(render(runs, "json"))
     assert [r["system"] for r in table["rows"]] == ["toy + counter", "toy + refiner"]
     assert {c["key"] for c in table["columns"]} == {"grey-hit", "grey-level"}

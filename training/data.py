@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from mirabench.cache import Cache
+from mirabench.data.mira500 import complex_instruction
 from mirabench.editing import run_edits
 from mirabench.images import image_hash, load_image
 from mirabench.plugins import Editor, Metric, ScoreItem
@@ -43,7 +44,6 @@ __all__ = [
     "aggregate",
     "build",
     "decompose",
-    "join_turns",
     "shapes_sessions",
 ]
 
@@ -87,29 +87,17 @@ class Candidate:
 
 # -- stage 1: aggregation -------------------------------------------------------------------------------------
 
-_CONNECTIVES = (", then ", "; after that, ", ", and then ", ". Next, ", " and ")
-
-
-def join_turns(turns: Sequence[str], rng: np.random.Generator) -> str:
-    """Join atomic instructions into one complex instruction with varied connectives (our own wording)."""
-    parts = [t.strip().rstrip(".") for t in turns if t.strip()]
-    if not parts:
-        return ""
-    text = parts[0]
-    for part in parts[1:]:
-        text += str(rng.choice(_CONNECTIVES)) + part
-    return text[0].upper() + text[1:]
-
 
 def aggregate(session: EditSession, rng: np.random.Generator, permuted: bool = True) -> list[Variant]:
-    """The in-order variant and (for 2+ turns) one permuted variant; execution order stays the session's."""
-    variants = [Variant(session.id, "in-order", join_turns(session.turns, rng), session.turns)]
+    """The in-order variant ("A, then B.") and, for 2+ turns, a permuted one ("B, A and C."): the text order
+    changes, the execution order stays the session's (the paper's order-invariance augmentation)."""
+    variants = [Variant(session.id, "in-order", complex_instruction(list(session.turns), ordered=True), session.turns)]
     if permuted and len(session.turns) > 1:
         order = list(rng.permutation(len(session.turns)))
         while order == sorted(order):
             order = list(rng.permutation(len(session.turns)))
         shuffled = [session.turns[i] for i in order]
-        variants.append(Variant(session.id, "permuted", join_turns(shuffled, rng), session.turns))
+        variants.append(Variant(session.id, "permuted", complex_instruction(shuffled, ordered=False), session.turns))
     return variants
 
 
@@ -289,6 +277,7 @@ def build(
                     "session": session.id,
                     "source": source_hash,
                     "kept": best.variant if best else None,
+                    "truth": session.extra,
                     "candidates": [asdict(c) for c in judged],
                 }
             ],
@@ -314,7 +303,8 @@ def write_dataset(out: Path) -> dict[str, Any]:
         cand = Candidate(
             c["session"], c["variant"], c["instruction"], tuple(c["turns"]), tuple(c["images"]), c["score"], c["editor"]
         )
-        rows.extend(decompose(record["source"], cand))
+        truth = json.dumps(record.get("truth") or {}, sort_keys=True)
+        rows.extend(row | {"truth": truth} for row in decompose(record["source"], cand))
         turns_hist[len(cand.turns)] += 1
         editors[cand.editor] += 1
     stats = {
@@ -342,11 +332,12 @@ def _save_hf(rows: list[dict[str, Any]], out: Path) -> None:
             "step": Value("int32"),
             "instruction": Value("string"),
             "target": Value("string"),
+            "truth": Value("string"),
             "images": HFList(HFImage()),
         }
     )
     records = [
-        {k: r[k] for k in ("session", "kind", "step", "instruction", "target")}
+        {k: r[k] for k in ("session", "kind", "step", "instruction", "target", "truth")}
         | {"images": [str(images.path(r["source"])), str(images.path(r["latest"]))]}
         for r in rows
     ]
@@ -360,3 +351,14 @@ def shapes_sessions(n: int, seed: int = 0, max_goals: int = 4) -> Iterator[EditS
     suite = ShapesSuite(n=n, seed=seed, max_goals=max_goals)
     for sample in suite.samples():
         yield EditSession(sample.id, sample.image, sample.atomic, "shapes", sample.extra)
+
+
+def magicbrush_edit_sessions(root: Path) -> list[EditSession]:
+    """Sessions of a local MagicBrush copy (its published layouts, read by mirabench.data)."""
+    from mirabench.data.mira500 import magicbrush_sessions
+    from mirabench.images import decode_image
+
+    return [
+        EditSession(f"magicbrush-{s.key}", decode_image(s.image, s.key), s.turns, "magicbrush")
+        for s in magicbrush_sessions(root)
+    ]

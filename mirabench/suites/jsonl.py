@@ -36,11 +36,16 @@ class JsonlSuite(Suite):
         path = Path(opts.path)
         if not path.is_file():
             raise FileNotFoundError(f"suite manifest not found: {path}")
-        root = Path(opts.root or path.parent).resolve()
-        with open(path, "rb") as fh:
-            for n, raw in enumerate(fh, start=1):
-                if raw.strip():
-                    yield row_sample(raw, n, root, self.name)
+        yield from read_manifest(path, opts.root, self.name)
+
+
+def read_manifest(path: Path, root: Path | None, suite: str) -> Iterator[Sample]:
+    """Every non-blank line of a JSONL manifest as a Sample (shared by `jsonl` and `mira500`)."""
+    base = Path(root or path.parent).resolve()
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if raw.strip():
+                yield row_sample(raw, n, base, suite)
 
 
 def row_sample(raw: bytes, line: int, root: Path, suite: str) -> Sample:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mirabench.registry import editors, metrics
 from mirabench.training.data import STOP_TARGET, Candidate, EditSession, ShapesRewriter, aggregate, build, decompose
@@ -74,3 +75,35 @@ def test_build_on_shapes_ranks_candidates_and_resumes(tmp_path: Path) -> None:
     build(shapes_sessions(14, seed=1), tmp_path / "d", editor, metric, rewriter=ShapesRewriter(), rewrites=2)
     after = (tmp_path / "d" / "candidates.jsonl").read_text()
     assert after.startswith(before) and len(after.splitlines()) == 14  # only the 2 new sessions were built
+
+
+def test_cli_builds_data_and_shipped_configs_are_valid(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mirabench.cli import app
+    from mirabench.training.config import GRPOSettings, SFTSettings, TrainConfigError, load_settings
+
+    res = CliRunner().invoke(
+        app, ["data", "build-mira-editing", "--out", str(tmp_path / "d"), "--n", "3", "--set", "editor.error_rate=0.5"]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "d" / "stats.json").read_text())["sessions_kept"] == 3
+    root = Path(__file__).resolve().parents[2] / "configs"
+    for name, kind in [
+        ("sft-7b", SFTSettings),
+        ("sft-3b", SFTSettings),
+        ("grpo-7b", GRPOSettings),
+        ("grpo-3b", GRPOSettings),
+    ]:
+        settings = load_settings(root / f"{name}.yaml", kind, {})
+        assert settings.max_steps == (1300 if kind is SFTSettings else 200)
+    grpo = load_settings(root / "grpo-7b.yaml", GRPOSettings, {})
+    assert (grpo.num_generations, grpo.beta, grpo.learning_rate, grpo.lambda_sc, grpo.lambda_pq) == (
+        5,
+        0.04,
+        5e-6,
+        2.0,
+        0.5,
+    )
+    with pytest.raises(TrainConfigError, match="max_stepz"):
+        load_settings(root / "sft-7b.yaml", SFTSettings, {"max_stepz": 3})

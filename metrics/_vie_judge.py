@@ -1,0 +1,296 @@
+"""Shared body of the VIEScore-style judges (gpt-sc, gemini-sc, qwen3vl-sc, editscore).
+
+Per item: an SC call (prompt text, source image, edited image) and a PQ call (prompt text, edited image), both
+through one JudgeClient; then SC, PQ and O = sqrt(SC * PQ) columns. Failure policy:
+- `strict` (default): an unparsable or out-of-range answer is a `parse_error` Score, an API failure `api_error`,
+  a refusal `refused`, a call stopped by the run budget `skipped`; O fails when SC or PQ does. Nothing is guessed.
+- `faithful` (VIEScore's own loop): when either answer does not parse, both calls are asked again once; an answer
+  that still does not parse, or a failed call, becomes a random integer guess in [0, range] (seeded per sample
+  and recorded as `guessed` in the Score detail); no range or length check. Upstream retries invalid JSON
+  forever; we stop after the second ask.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient, JudgeConfig
+from mirabench.judge.messages import encode_image
+from mirabench.judge.viescore import Parsed, PromptSet, combine, load_prompts, parse_scores
+from mirabench.plugins import Column, Metric, Options, ScoreItem
+from mirabench.types import Score, ScoreStatus
+
+__all__ = ["LocalJudgeOptions", "VieJudgeMetric", "VieJudgeOptions"]
+
+_STATUS = {"api_error": ScoreStatus.API_ERROR, "refused": ScoreStatus.REFUSED, "budget": ScoreStatus.SKIPPED}
+
+
+class VieJudgeOptions(Options):
+    """Options every VIEScore-style judge shares; all of them are recorded in run.json."""
+
+    model: str = ""
+    base_url: str | None = None
+    prompts: Literal["viescore", "editscore", "stand-in"] = "viescore"
+    policy: Literal["strict", "faithful"] = "strict"
+    temperature: float | None = None
+    max_tokens: int = 1400
+    image_format: Literal["jpeg", "png", "webp"] = "jpeg"
+    image_quality: int = Field(75, ge=1, le=100)
+    image_max_side: int | None = Field(None, ge=16)
+    max_concurrency: int = Field(16, ge=1)
+    timeout_s: float = Field(120.0, gt=0)
+    max_attempts: int = Field(6, ge=1)
+    max_calls: int | None = Field(None, ge=0)
+    max_cost_usd: float | None = Field(None, ge=0)
+    price_in_per_m: float | None = Field(None, ge=0, description="USD per million input tokens (cost estimate)")
+    price_out_per_m: float | None = Field(None, ge=0, description="USD per million output tokens")
+    seed: int = Field(0, description="faithful-mode guesses; plus the request seed of pass i (seed + i) if sent")
+    num_pass: int = Field(1, ge=1, description="Avg@N: mean of N independently sampled judgements")
+    cache: bool = True
+
+
+class LocalJudgeOptions(VieJudgeOptions):
+    """Judges that also run in-process: `backend=transformers` loads `path` (and a LoRA adapter) locally."""
+
+    backend: Literal["openai", "transformers"] = "openai"
+    path: str | None = Field(None, description="local checkpoint dir or hub id for backend=transformers")
+    lora_path: str | None = None
+    device: str = "auto"
+    dtype: str = "auto"
+    layout: Literal["processor", "vision-ids"] = "processor"
+
+
+class VieJudgeMetric(Metric):
+    """Subclasses set `provider`, `prefix`, the default model, and may override `make_client`."""
+
+    provider: ClassVar[Literal["openai", "gemini", "local"]] = "openai"
+    prefix: ClassVar[str] = ""
+    paper_name: ClassVar[str] = ""
+    default_model: ClassVar[str] = ""
+    score_range: ClassVar[int] = 10
+    images_first: ClassVar[bool] = False  # VIEScore API judges: text first; EditScore/Qwen local: images first
+    send_seed: ClassVar[bool] = False
+    extra_body: ClassVar[dict[str, Any]] = {}
+    Options = VieJudgeOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.opts: VieJudgeOptions = self.options  # type: ignore[assignment]
+        self.prompts: PromptSet = load_prompts(self.opts.prompts, self.score_range)
+        self._client: JudgeClient | None = None
+
+    @classmethod
+    def make_columns(cls, prefix: str, paper: str) -> tuple[Column, ...]:
+        return (
+            Column(f"{prefix}-sc", 0, 10, True, f"{paper}-SC: VIEScore semantic consistency, min(success, over-edit)"),
+            Column(f"{prefix}-pq", 0, 10, True, f"{paper}-PQ: perceptual quality, min(naturalness, artifacts)"),
+            Column(f"{prefix}-o", 0, 10, True, f"{paper}-O: sqrt(SC x PQ) per sample"),
+        )
+
+    # -- judge plumbing ---------------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> str:
+        return self.opts.model or self.default_model
+
+    def judge_config(self) -> JudgeConfig:
+        o = self.opts
+        prices = {}
+        if o.price_in_per_m is not None or o.price_out_per_m is not None:
+            prices[self.model] = (o.price_in_per_m or 0.0, o.price_out_per_m or 0.0)
+        return JudgeConfig(
+            provider=self.provider,
+            model=self.model,
+            base_url=o.base_url,
+            max_concurrency=o.max_concurrency,
+            timeout_s=o.timeout_s,
+            max_attempts=o.max_attempts,
+            max_calls=o.max_calls,
+            max_cost_usd=o.max_cost_usd,
+            prices=prices,
+            use_cache=o.cache,
+        )
+
+    def make_client(self) -> JudgeClient:
+        o = self.opts
+        if isinstance(o, LocalJudgeOptions) and o.backend == "transformers":
+            from mirabench.judge.local import TransformersVLM
+
+            vlm = TransformersVLM(
+                o.path or self.model,
+                lora_path=o.lora_path,
+                layout=o.layout,
+                images_first=self.images_first,
+                dtype=o.dtype,
+                device=o.device,
+            )
+            return JudgeClient(replace(self.judge_config(), provider="local"), local=vlm)
+        return JudgeClient(self.judge_config())
+
+    @property
+    def client(self) -> JudgeClient:
+        if self._client is None:
+            self._client = self.make_client()
+        return self._client
+
+    def encoding(self) -> ImageEncoding:
+        o = self.opts
+        return ImageEncoding(o.image_format, o.image_quality, o.image_max_side)
+
+    def requests(self, item: ScoreItem, salt: str = "", seed: int | None = None) -> tuple[ChatRequest, ChatRequest]:
+        """SC: prompt, source, edited. PQ: prompt, edited (images before the text when `images_first`).
+
+        Each image is encoded once and shared by both calls.
+        """
+        o, enc = self.opts, self.encoding()
+        source, edited = encode_image(item.source, enc), encode_image(item.edited, enc)
+        common: dict[str, Any] = {
+            "temperature": o.temperature,
+            "max_tokens": o.max_tokens,
+            "cache_salt": salt,
+            "seed": seed,
+            "extra": dict(self.extra_body),
+        }
+        sc_text = self.prompts.sc_text(item.sample.instruction)
+        sc_parts: list[Any] = [source, edited, sc_text] if self.images_first else [sc_text, source, edited]
+        pq_parts: list[Any] = [edited, self.prompts.pq] if self.images_first else [self.prompts.pq, edited]
+        return ChatRequest.build(sc_parts, tag="sc", **common), ChatRequest.build(pq_parts, tag="pq", **common)
+
+    def ask(
+        self, items: Sequence[ScoreItem], salt: str = "", seed: int | None = None
+    ) -> list[tuple[ChatResult, ChatResult]]:
+        """Encode on a small thread pool and send each pair as soon as it is built (encoding overlaps the wait)."""
+        futures = []
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="encode") as pool:
+            for sc, pq in pool.map(lambda it: self.requests(it, salt, seed), items):
+                futures.append((self.client.submit(sc), self.client.submit(pq)))
+        return [(a.result(), b.result()) for a, b in futures]
+
+    # -- scoring ----------------------------------------------------------------------------------------------
+
+    def score_batch(self, items: Sequence[ScoreItem]) -> list[dict[str, Score]]:
+        passes = [self._score_pass(items, i) for i in range(self.opts.num_pass)]
+        if len(passes) == 1:
+            return passes[0]
+        return [_average([p[k] for p in passes]) for k in range(len(items))]
+
+    def _score_pass(self, items: Sequence[ScoreItem], index: int) -> list[dict[str, Score]]:
+        salt = f"pass-{index}" if index else ""
+        seed = self.opts.seed + index if self.send_seed else None
+        pairs = self.ask(items, salt, seed)
+        strict = self.opts.policy == "strict"
+        parsed = [(self._parse(sc, strict), self._parse(pq, strict)) for sc, pq in pairs]
+        if not strict:
+            again = [i for i, (a, b) in enumerate(parsed) if a.scores is None or b.scores is None]
+            requery = self.ask([items[i] for i in again], salt + "requery-1", seed)
+            for i, (sc, pq) in zip(again, requery, strict=True):
+                pairs[i] = (sc, pq)
+                parsed[i] = (self._parse(sc, False), self._parse(pq, False))
+        return [self._columns(item, res, p) for item, res, p in zip(items, pairs, parsed, strict=True)]
+
+    def _parse(self, result: ChatResult, strict: bool) -> Parsed:
+        if not result.ok:
+            return Parsed(None, error=result.error or result.status)
+        return parse_scores(result.text, n=2, low=0, high=self.score_range, validate=strict)
+
+    def _guess(self, item: ScoreItem, which: str) -> list[float]:
+        rng = random.Random(f"{self.opts.seed}/{item.sample.id}/{which}")
+        g = float(rng.randint(0, self.score_range))
+        return [g, g]
+
+    def _one(
+        self, item: ScoreItem, which: str, result: ChatResult, parsed: Parsed
+    ) -> tuple[Score | None, list[float] | None]:
+        """A failed Score (strict) or the sub-scores to combine (with a guess in faithful mode)."""
+        detail: dict[str, Any] = {"call": which, "judge": result.model or self.model, "attempts": result.attempts}
+        if parsed.scores is not None:
+            return None, parsed.scores
+        if self.opts.policy == "faithful":
+            return None, self._guess(item, which)
+        if not result.ok:
+            status = _STATUS.get(result.status, ScoreStatus.API_ERROR)
+            return Score.failed(status, result.error or result.text, **detail), None
+        status = ScoreStatus.REFUSED if parsed.refused else ScoreStatus.PARSE_ERROR
+        return Score.failed(status, result.text, error=parsed.error, **detail), None
+
+    def _columns(
+        self, item: ScoreItem, results: tuple[ChatResult, ChatResult], parsed: tuple[Parsed, Parsed]
+    ) -> dict[str, Score]:
+        keys = [c.key for c in self.columns]
+        sc_fail, sc = self._one(item, "sc", results[0], parsed[0])
+        pq_fail, pq = self._one(item, "pq", results[1], parsed[1])
+        common: dict[str, Any] = {
+            "judge": results[0].model or results[1].model or self.model,
+            "prompt_source": self.prompts.source,
+            "prompt_sha256": self.prompts.sha256,
+        }
+        guessed = [w for w, p in (("sc", parsed[0]), ("pq", parsed[1])) if p.scores is None]
+        if guessed:
+            common["guessed"] = guessed
+        out: dict[str, Score] = {}
+        if sc is not None and pq is not None:
+            s, q, o = combine(sc, pq, self.score_range)
+            out[keys[0]] = Score.ok(s, results[0].text, sub=sc, reasoning=parsed[0].reasoning, **common)
+            out[keys[1]] = Score.ok(q, results[1].text, sub=pq, reasoning=parsed[1].reasoning, **common)
+            out[keys[2]] = Score.ok(o, "", **common)
+            return out
+        if sc is not None:
+            out[keys[0]] = Score.ok(combine(sc, sc, self.score_range)[0], results[0].text, sub=sc, **common)
+        else:
+            assert sc_fail is not None
+            out[keys[0]] = sc_fail
+        if pq is not None:
+            out[keys[1]] = Score.ok(combine(pq, pq, self.score_range)[0], results[1].text, sub=pq, **common)
+        else:
+            assert pq_fail is not None
+            out[keys[1]] = pq_fail
+        first = sc_fail or pq_fail
+        assert first is not None
+        out[keys[2]] = Score.failed(first.status, f"O needs SC and PQ; {first.detail.get('call')} failed")
+        return out
+
+    # -- manifest ---------------------------------------------------------------------------------------------
+
+    def identity(self) -> dict[str, Any]:
+        ident = super().identity()
+        ident["judge_model"] = self.model
+        ident["provider"] = self.provider
+        ident["prompts"] = self.prompts.identity()
+        return ident
+
+    def run_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"prompts": self.prompts.identity(), "judge_requested": self.model}
+        if self._client is not None:
+            info["judge"] = self._client.config.public()
+            info["usage"] = self._client.ledger.snapshot()
+            info["judge_snapshots"] = info["usage"]["models_reported"]
+        return info
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _average(per_pass: list[dict[str, Score]]) -> dict[str, Score]:
+    """Avg@N: each column's mean over passes (O: mean of per-pass O, EditScore's `average_last`).
+
+    Strict about failures: a column fails (with its first failed pass's status) unless every pass succeeded.
+    """
+    out: dict[str, Score] = {}
+    for key in per_pass[0]:
+        scores = [p[key] for p in per_pass]
+        failed = next((s for s in scores if s.value is None), None)
+        if failed is not None:
+            out[key] = failed
+            continue
+        values = [float(s.value) for s in scores if s.value is not None]
+        out[key] = Score.ok(sum(values) / len(values), scores[0].raw, **{**scores[0].detail, "passes": values})
+    return out

@@ -1,0 +1,24 @@
+"""`gemini-sc`: VIEScore `tie` SC / PQ / O judged by Gemini through the official `google-genai` client.
+
+Same prompts, images and parsing as gpt-sc; the reported `modelVersion` is recorded per Score and in run.json.
+The key is read from GEMINI_API_KEY (checked before any work; the client itself also accepts GOOGLE_API_KEY).
+"""
+
+from __future__ import annotations
+
+from mirabench.metrics._vie_judge import VieJudgeMetric
+from mirabench.registry import Needs, metrics
+
+
+@metrics.register(
+    "gemini-sc",
+    description="VIEScore-style SC/PQ/O judged by Gemini (google-genai client)",
+    needs=Needs(modules=("google.genai",), extra="api", env=("GEMINI_API_KEY",)),
+)
+class GeminiSC(VieJudgeMetric):
+    """Gemini-SC of the MIRA paper: VIEScore SC (and PQ, O) with a Gemini judge."""
+
+    version = "1"
+    provider = "gemini"
+    default_model = "gemini-2.5-flash"
+    columns = VieJudgeMetric.make_columns("gemini", "Gemini")

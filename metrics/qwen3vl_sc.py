@@ -1,0 +1,48 @@
+"""`qwen3vl-sc`: VIEScore `tie` SC / PQ / O judged by Qwen3-VL, served or in-process.
+
+- `backend=openai` (default): any OpenAI-compatible server (vLLM, SGLang) at `base_url` (or `OPENAI_BASE_URL`);
+  `model` is the served model name. No key is needed for a local server.
+- `backend=transformers`: loads `path` (default: `model`, a hub id or a local directory) with transformers and
+  judges in-process with the checkpoint's own chat template; greedy unless a temperature is set.
+Same prompts, parsing and columns as gpt-sc (VIEScore prompts from the `editscore` package), but images before
+the text in both backends, as GEdit-Bench's open Qwen-VL judge sends them; images as PNG (lossless).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from mirabench.metrics._vie_judge import LocalJudgeOptions, VieJudgeMetric
+from mirabench.registry import Needs, PluginUnavailable, metrics
+
+
+class Qwen3VLSCOptions(LocalJudgeOptions):
+    model: str = "Qwen/Qwen3-VL-8B-Instruct"
+    image_format: Literal["jpeg", "png", "webp"] = "png"  # lossless: the served/local model sees the pixels
+
+
+@metrics.register(
+    "qwen3vl-sc",
+    description="VIEScore-style SC/PQ/O judged by Qwen3-VL (OpenAI-compatible server or transformers)",
+    needs=Needs(modules=("openai",), extra="api"),
+)
+class Qwen3VLSC(VieJudgeMetric):
+    """Qwen3VL-SC of the MIRA paper: VIEScore SC (and PQ, O) with a Qwen3-VL judge."""
+
+    version = "1"
+    provider = "openai"
+    default_model = "Qwen/Qwen3-VL-8B-Instruct"
+    images_first = True
+    Options = Qwen3VLSCOptions
+    columns = VieJudgeMetric.make_columns("qwen3vl", "Qwen3VL")
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o: Any = self.options
+        if o.backend == "openai" and not (o.base_url or os.environ.get("OPENAI_BASE_URL")):
+            raise PluginUnavailable(
+                "metric 'qwen3vl-sc' with backend=openai needs the URL of an OpenAI-compatible server serving "
+                "Qwen3-VL: --set metrics.qwen3vl-sc.base_url=http://HOST:PORT/v1 (or OPENAI_BASE_URL), "
+                "or --set metrics.qwen3vl-sc.backend=transformers to run it in-process."
+            )

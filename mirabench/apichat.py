@@ -1,0 +1,90 @@
+"""A chat backend on an API model (GPT, Gemini, any OpenAI-compatible server) through the core judge client.
+
+Planner and thinker agents use it exactly like a local VLM: prompts of interleaved text and images in, texts out.
+The judge client brings retries with backoff, adaptive concurrency, the global cache (temperature 0 answers are
+reused across runs), budgets and cost accounting. A call that still fails comes back as a `ChatFailure`, which the
+agent records as that sample's error; the other samples of the wave go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from mirabench.plugins import Options
+from mirabench.prompts import Part
+from mirabench.vlm import ChatFailure, Reply
+
+__all__ = ["ApiChat", "ApiChatOptions"]
+
+
+class ApiChatOptions(Options):
+    """Which API model answers and how the client may push it (keys only ever come from the environment)."""
+
+    model: str = Field("gpt-4.1-2025-04-14", description="model id (pin a dated snapshot for reproducible rows)")
+    base_url: str | None = Field(None, description="OpenAI-compatible server (default $OPENAI_BASE_URL / API)")
+    temperature: float | None = Field(0.0, ge=0.0, description="None = provider default")
+    max_tokens: int = Field(512, ge=1)
+    seed: int | None = 0
+    image_format: Literal["png", "jpeg", "webp"] = "png"
+    image_size: int | None = Field(512, ge=16, description="longest side sent; None = as is")
+    max_concurrency: int = Field(16, ge=1)
+    timeout_s: float = Field(120.0, gt=0)
+    max_attempts: int = Field(6, ge=1)
+    max_calls: int | None = Field(None, ge=1)
+    max_cost_usd: float | None = Field(None, gt=0)
+    use_cache: bool = True
+
+
+class ApiChat:
+    """Prompts -> one JudgeClient.chat_many call per wave (concurrent, cached, retried)."""
+
+    def __init__(self, provider: Literal["openai", "gemini"], options: ApiChatOptions) -> None:
+        from mirabench.judge import ImageEncoding, JudgeClient, JudgeConfig
+
+        self.options = options
+        self.encoding = ImageEncoding(format=options.image_format, max_side=options.image_size)
+        self.client = JudgeClient(
+            JudgeConfig(
+                provider=provider,
+                model=options.model,
+                base_url=options.base_url,
+                max_concurrency=options.max_concurrency,
+                timeout_s=options.timeout_s,
+                max_attempts=options.max_attempts,
+                max_calls=options.max_calls,
+                max_cost_usd=options.max_cost_usd,
+                use_cache=options.use_cache,
+            )
+        )
+
+    def generate(self, prompts: Sequence[Sequence[Part]]) -> list[Reply]:
+        from mirabench.judge import ChatRequest
+
+        opts = self.options
+        requests = [
+            ChatRequest.build(
+                list(p),
+                encoding=self.encoding,
+                temperature=opts.temperature,
+                max_tokens=opts.max_tokens,
+                seed=opts.seed,
+                tag="planner",
+            )
+            for p in prompts
+        ]
+        out: list[Reply] = []
+        for result in self.client.chat_many(requests):
+            if result.ok and result.text:
+                out.append(result.text)
+            else:
+                out.append(ChatFailure(f"{opts.model} {result.status}: {result.error or 'empty answer'}"))
+        return out
+
+    def usage(self) -> dict[str, Any]:
+        return dict(self.client.ledger.snapshot())
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,343 @@
+"""`mirabench compare`: gate a run against a baseline, metric by metric, on the samples both have.
+
+A CI job runs its agent, then compares the run with a committed baseline: the job fails when a metric drops by
+more than its tolerance, when a judge covers fewer samples than before, or when too many samples or judgements
+failed. Tolerances are fractions of each metric's range (0.05 on a 0-10 judge allows a 0.5 drop), so one
+default fits metrics of any scale. Only samples present in both runs are compared, and a baseline made on
+another suite or another version of its data is refused rather than compared.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mirabench.stats import paired
+
+__all__ = ["CompareError", "Comparison", "Side", "compare", "load_side", "parse_tolerances", "render_text"]
+
+FAILED_STATUSES = frozenset({"parse_error", "api_error", "refused", "missing"})  # "skipped" is by design
+
+
+class CompareError(ValueError):
+    """The two runs cannot be compared (other suite or data, no shared samples, unreadable input)."""
+
+
+@dataclass
+class Side:
+    """One side of a comparison, read from the run-directory contract (samples.jsonl optional)."""
+
+    path: Path
+    summary: dict[str, Any]
+    manifest: dict[str, Any] | None
+    samples: dict[str, dict[str, Any]] | None
+
+    @property
+    def suite(self) -> str | None:
+        return self.summary.get("suite")
+
+    @property
+    def data_version(self) -> str | None:
+        if self.manifest:
+            version = self.manifest.get("plugins", {}).get("suite_data_version")
+            if version is not None:
+                return str(version)
+        return self.summary.get("suite_data_version")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CompareError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise CompareError(f"{path} is not a JSON object")
+    return data
+
+
+def load_side(path: Path) -> Side:
+    """A run directory, or a summary.json (its run.json and samples.jsonl are used when they lie beside it)."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    summary_path = folder / "summary.json" if path.is_dir() else path
+    if not summary_path.exists():
+        raise CompareError(f"{path}: no summary.json (give a finished run directory or its summary.json)")
+    summary = _read_json(summary_path)
+    manifest = _read_json(folder / "run.json") if (folder / "run.json").exists() else None
+    samples = None
+    if (folder / "samples.jsonl").exists():
+        samples = {}
+        for i, line in enumerate((folder / "samples.jsonl").read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise CompareError(f"{folder / 'samples.jsonl'} line {i}: {exc}") from None
+                samples[str(row["id"])] = row
+    return Side(folder if path.is_dir() else path, summary, manifest, samples)
+
+
+def parse_tolerances(values: list[str], default: float = 0.05) -> tuple[float, dict[str, float]]:
+    """`0.05` sets the default, `shapes-sc=0.02` one metric; returns (default, per-metric)."""
+    per: dict[str, float] = {}
+    for value in values:
+        key, sep, num = value.rpartition("=")
+        try:
+            tol = float(num)
+        except ValueError:
+            raise CompareError(f"--tolerance {value!r}: expected a number or METRIC=NUMBER") from None
+        if tol < 0 or not math.isfinite(tol):
+            raise CompareError(f"--tolerance {value!r}: must be a non-negative number")
+        if sep:
+            per[key] = tol
+        else:
+            default = tol
+    return default, per
+
+
+@dataclass
+class Verdict:
+    metric: str
+    verdict: str  # ok | improved | regression | coverage-drop | failure-rate | missing
+    baseline: float | None
+    candidate: float | None
+    delta: float | None
+    allowed_drop: float
+    ci95: tuple[float, float] | None = None
+    p_value: float | None = None
+    n_paired: int = 0
+    coverage_baseline: float | None = None
+    coverage_candidate: float | None = None
+    failure_rate: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict not in ("ok", "improved")
+
+
+@dataclass
+class Comparison:
+    candidate: str
+    baseline: str
+    suite: str | None
+    mode: str  # "samples": paired on shared samples; "summary": baseline has only its summary
+    n_shared: int
+    n_only_baseline: int
+    n_only_candidate: int
+    sample_failure_rate: float
+    max_failure_rate: float
+    verdicts: list[Verdict]
+    notes: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not any(v.failed for v in self.verdicts) and self.sample_failure_rate <= self.max_failure_rate
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["passed"] = self.passed
+        return out
+
+
+def _check_same_data(base: Side, cand: Side) -> None:
+    if base.suite != cand.suite:
+        raise CompareError(
+            f"baseline {base.path} is from suite {base.suite!r}, the run {cand.path} from {cand.suite!r}: "
+            "a baseline only gates runs of its own suite"
+        )
+    if base.data_version is not None and cand.data_version is not None and base.data_version != cand.data_version:
+        raise CompareError(
+            f"baseline {base.path} was made on data version {base.data_version!r} of suite {base.suite!r}, "
+            f"the run on {cand.data_version!r}: make a new baseline for the new data"
+        )
+    if base.samples is None or cand.samples is None:
+        return
+    for sid in sorted(set(base.samples) & set(cand.samples)):
+        b, c = base.samples[sid], cand.samples[sid]
+        for key in ("instruction", "source_image"):
+            if b.get(key) and c.get(key) and b[key] != c[key]:
+                raise CompareError(
+                    f"sample {sid!r} has another {key} in the baseline than in the run: the two were made on "
+                    "different data (other suite options or data files), so they cannot be compared"
+                )
+
+
+def _allowed_drop(meta: dict[str, Any], tol: float) -> float:
+    low, high = (meta.get("range") or [None, None])[:2]
+    if low is not None and high is not None and math.isfinite(low) and math.isfinite(high) and high > low:
+        return tol * (high - low)
+    return tol
+
+
+def _scores(side: Side, ids: list[str], key: str) -> dict[str, float | None]:
+    assert side.samples is not None
+    return {i: side.samples[i].get("scores", {}).get(key) for i in ids}
+
+
+def _coverage(side: Side, ids: list[str], key: str) -> float:
+    assert side.samples is not None
+    ok = sum(1 for i in ids if side.samples[i].get("score_status", {}).get(key) == "ok")
+    return ok / len(ids) if ids else 0.0
+
+
+def _failure_rate(side: Side, ids: list[str], key: str) -> float:
+    assert side.samples is not None
+    bad = sum(1 for i in ids if side.samples[i].get("score_status", {}).get(key, "missing") in FAILED_STATUSES)
+    return bad / len(ids) if ids else 0.0
+
+
+def compare(
+    candidate: Side,
+    baseline: Side,
+    tolerance: float = 0.05,
+    per_metric: dict[str, float] | None = None,
+    max_failure_rate: float = 0.02,
+    max_coverage_drop: float = 0.0,
+) -> Comparison:
+    """Per-metric verdicts of `candidate` against `baseline` (see the module docstring for the rules)."""
+    per_metric = per_metric or {}
+    _check_same_data(baseline, candidate)
+    base_metrics: dict[str, Any] = baseline.summary.get("metrics", {})
+    cand_metrics: dict[str, Any] = candidate.summary.get("metrics", {})
+    unknown = set(per_metric) - set(base_metrics)
+    if unknown:
+        raise CompareError(f"--tolerance given for metric(s) the baseline does not have: {', '.join(sorted(unknown))}")
+    notes: list[str] = []
+    verdicts: list[Verdict] = []
+    if baseline.samples is not None and candidate.samples is not None:
+        mode = "samples"
+        shared = sorted(set(baseline.samples) & set(candidate.samples))
+        if not shared:
+            raise CompareError(f"the run {candidate.path} and the baseline {baseline.path} share no sample id")
+        n_only_b = len(set(baseline.samples) - set(shared))
+        n_only_c = len(set(candidate.samples) - set(shared))
+        if n_only_b:
+            notes.append(f"{n_only_b} baseline sample(s) are not in the run and were left out")
+        failed = sum(1 for i in shared if candidate.samples[i].get("status") == "failed")
+        sample_failure_rate = failed / len(shared)
+    else:
+        mode = "summary"
+        shared = []
+        n_only_b = n_only_c = 0
+        n = candidate.summary.get("n_samples") or 0
+        sample_failure_rate = (candidate.summary.get("n_failed") or 0) / n if n else 0.0
+        notes.append("one side has no samples.jsonl: whole-run means compared, not shared samples")
+    order = [k for k in baseline.summary.get("columns") or [] if k in base_metrics]  # headline first
+    for key in order + sorted(set(base_metrics) - set(order)):
+        bmeta = base_metrics[key]
+        allowed = _allowed_drop(bmeta, per_metric.get(key, tolerance))
+        sign = 1.0 if bmeta.get("higher_is_better", True) else -1.0
+        if key not in cand_metrics:
+            verdicts.append(Verdict(key, "missing", bmeta.get("mean"), None, None, allowed))
+            continue
+        if mode == "samples":
+            res = paired(_scores(baseline, shared, key), _scores(candidate, shared, key))
+            v = Verdict(
+                key,
+                "ok",
+                res.mean_a if res else None,
+                res.mean_b if res else None,
+                res.delta if res else None,
+                allowed,
+                res.ci95 if res else None,
+                res.p_value if res else None,
+                res.n if res else 0,
+                _coverage(baseline, shared, key),
+                _coverage(candidate, shared, key),
+                _failure_rate(candidate, shared, key),
+            )
+        else:
+            b, c = bmeta.get("mean"), cand_metrics[key].get("mean")
+            v = Verdict(
+                key,
+                "ok",
+                b,
+                c,
+                None if b is None or c is None else c - b,
+                allowed,
+                coverage_baseline=bmeta.get("coverage"),
+                coverage_candidate=cand_metrics[key].get("coverage"),
+                failure_rate=1.0 - (cand_metrics[key].get("coverage") or 0.0),
+            )
+        if v.delta is None:
+            v.verdict = "missing"
+            v.notes.append("no sample has a score on both sides")
+        elif sign * v.delta < -allowed - 1e-12:
+            v.verdict = "regression"
+        elif (
+            v.coverage_baseline is not None
+            and v.coverage_candidate is not None
+            and (v.coverage_candidate < v.coverage_baseline - max_coverage_drop - 1e-12)
+        ):
+            v.verdict = "coverage-drop"
+        elif v.failure_rate is not None and v.failure_rate > max_failure_rate + 1e-12:
+            v.verdict = "failure-rate"
+        elif sign * v.delta > allowed:
+            v.verdict = "improved"
+        verdicts.append(v)
+    extra = sorted(set(cand_metrics) - set(base_metrics))
+    if extra:
+        notes.append(f"metric(s) not in the baseline, not gated: {', '.join(extra)}")
+    if sample_failure_rate > max_failure_rate:
+        notes.append(f"sample failure rate {sample_failure_rate:.1%} is over the limit {max_failure_rate:.1%}")
+    return Comparison(
+        candidate=str(candidate.path),
+        baseline=str(baseline.path),
+        suite=candidate.suite,
+        mode=mode,
+        n_shared=len(shared),
+        n_only_baseline=n_only_b,
+        n_only_candidate=n_only_c,
+        sample_failure_rate=sample_failure_rate,
+        max_failure_rate=max_failure_rate,
+        verdicts=verdicts,
+        notes=notes,
+    )
+
+
+def _num(x: float | None, fmt: str = ".3f") -> str:
+    return "–" if x is None else format(x, fmt)
+
+
+def render_text(c: Comparison) -> str:
+    """A plain-text verdict table (what a CI log shows)."""
+    head = ["metric", "verdict", "baseline", "run", "delta", "allowed drop", "95% CI of delta", "p", "coverage"]
+    rows = [head]
+    for v in c.verdicts:
+        ci = f"[{v.ci95[0]:+.3f}, {v.ci95[1]:+.3f}]" if v.ci95 else "–"
+        cov = (
+            f"{_num(v.coverage_baseline, '.1%')} -> {_num(v.coverage_candidate, '.1%')}"
+            if v.coverage_candidate is not None
+            else "–"
+        )
+        delta = "–" if v.delta is None else f"{v.delta:+.3f}"
+        rows.append(
+            [
+                v.metric,
+                v.verdict.upper() if v.failed else v.verdict,
+                _num(v.baseline),
+                _num(v.candidate),
+                delta,
+                _num(v.allowed_drop),
+                ci,
+                _num(v.p_value, ".3g"),
+                cov,
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = [
+        f"compare {c.candidate} against baseline {c.baseline} (suite {c.suite}, {c.mode} mode, "
+        f"{c.n_shared} shared sample(s))"
+    ]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.append(f"sample failure rate {c.sample_failure_rate:.1%} (limit {c.max_failure_rate:.1%})")
+    lines += [f"note: {n}" for n in c.notes]
+    reasons = [f"{v.metric} {v.verdict}" for v in c.verdicts if v.failed]
+    if c.sample_failure_rate > c.max_failure_rate:
+        reasons.append("sample failure rate")
+    lines.append("PASS" if c.passed else "FAIL: " + ", ".join(reasons))
+    return "\n".join(lines) + "\n"

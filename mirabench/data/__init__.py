@@ -1,0 +1,1 @@
+"""Building benchmark files from upstream datasets on the user's machine (never downloaded by mirabench)."""

@@ -1,0 +1,181 @@
+"""`mirabench import` and `mirabench data export`: edited images made elsewhere in, our outputs out, in the
+suite's upstream layout (ImgEdit `<key>.png`, GEdit `fullset/<task>/<lang>/<key>.png`, else `<id>.png`).
+
+An imported run is an ordinary run directory (agent `direct`, editor `imported`), so `mirabench score` judges it
+and reports show it next to our runs. Every expected file that is missing becomes a failed sample and every file
+that matches no sample is listed: nothing is silently skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from mirabench.aggregate import write_outputs
+from mirabench.images import ImageLoadError, atomic_write_bytes, encode_png, image_hash, load_image
+from mirabench.manifest import environment, read_manifest, write_manifest
+from mirabench.plugins import Suite
+from mirabench.registry import agents, editors, suites
+from mirabench.runner import RunError, _source, load_samples, resolve
+from mirabench.spec import build_spec
+from mirabench.store import RunStore
+from mirabench.types import Edit, Sample, Step, Stop, StopReason
+
+__all__ = ["ImportResult", "export_upstream", "import_images", "upstream_path"]
+
+
+@dataclass
+class ImportResult:
+    run_dir: Path
+    imported: int
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def upstream_path(suite: Suite, sample: Sample) -> PurePosixPath:
+    """Where the suite's own scripts expect the edited image of `sample` (relative to a results folder)."""
+    layout = getattr(suite, "upstream_output", None)
+    return layout(sample) if layout is not None else PurePosixPath(f"{sample.id}.png")
+
+
+def import_images(
+    suite_name: str,
+    images: Path,
+    out: Path,
+    *,
+    suite_options: dict[str, Any] | None = None,
+    label: str | None = None,
+    limit: int | None = None,
+) -> ImportResult:
+    """Build a run directory from a folder of edited images in the suite's upstream layout."""
+    images = Path(images)
+    if not images.is_dir():
+        raise RunError(f"--images {images} is not a folder")
+    if out.exists() and any(out.iterdir()):
+        raise RunError(f"{out} exists and is not empty; import into a new --out folder")
+    data = {
+        "suite": suite_name,
+        "agent": "direct",
+        "editor": "imported",
+        "metrics": [],
+        "max_steps": 1,
+        "limit": limit,
+        "suite_options": suite_options or {},
+        "editor_options": {"label": label or images.resolve().name, "images": str(images.resolve())},
+    }
+    spec = resolve(build_spec(data))
+    suite = suites.build(spec.suite, **spec.suite_options)
+    identities = {
+        "suite": suite.identity(),
+        "suite_data_version": suite.data_version,
+        "agent": {"name": spec.agent, "version": agents.get(spec.agent).version, "options": spec.agent_options},
+        "editor": {"name": spec.editor, "version": editors.get(spec.editor).version, "options": spec.editor_options},
+    }
+    samples = load_samples(suite, spec.limit)
+    expected = {upstream_path(suite, s).as_posix(): s for s in samples}
+    companions = tuple(getattr(suite, "upstream_companions", ()))
+    present = {p.relative_to(images).as_posix() for p in images.rglob("*") if p.is_file()}
+    result = ImportResult(out, 0)
+    result.missing = sorted(set(expected) - present)
+    result.extra = sorted(p for p in present - set(expected) if not p.endswith(companions))
+
+    store = RunStore(out)
+    try:
+        store.add_samples((s.id, i, s.category, s.instruction) for i, s in enumerate(samples))
+        for rel, sample in expected.items():
+            error = _import_one(store, sample, images / rel, rel in present)
+            if error:
+                result.failed[sample.id] = error
+                store.fail_sample(sample.id, error)
+            else:
+                result.imported += 1
+        header = {
+            "suite": spec.suite,
+            "agent": spec.agent,
+            "editor": spec.editor,
+            "config_hash": spec.config_hash(identities),
+            "max_steps": spec.max_steps,
+            "metrics_run": [],
+        }
+        result.summary = write_outputs(store, [], header)
+    finally:
+        store.close()
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    manifest = {
+        "spec": spec.hashed(),
+        "metrics": [],
+        "metric_options": {},
+        "budget_curve": False,
+        "config_hash": spec.config_hash(identities),
+        "plugins": identities,
+        "environment": environment(),
+        "status": "complete",
+        "started": now,
+        "ended": now,
+        "attempts": 1,
+        "import": {
+            "images": str(images.resolve()),
+            "imported": result.imported,
+            "missing": result.missing,
+            "extra": result.extra,
+            "failed": result.failed,
+        },
+    }
+    write_manifest(out, manifest)
+    from mirabench.report import write_report
+
+    write_report([out], out / "report.html")
+    return result
+
+
+def _import_one(store: RunStore, sample: Sample, path: Path, exists: bool) -> str | None:
+    """Store one sample as source -> one edit -> stop; returns an error message instead of raising."""
+    if "row_error" in sample.extra:
+        return str(sample.extra["row_error"])
+    if not exists:
+        return f"no edited image at {path}"
+    try:
+        source = _source(sample)
+        edited = load_image(path)
+    except ImageLoadError as exc:
+        return f"sample {sample.id!r}: {exc}"
+    src_hash, out_hash = image_hash(source), image_hash(edited)
+    store.put_images([(src_hash, source), (out_hash, edited)])
+    steps = [
+        (sample.id, Step(0, Edit(sample.instruction), out_hash, 0)),
+        (sample.id, Step(1, Stop("imported"), None, 0)),
+    ]
+    store.record_wave(steps, sources=[(sample.id, src_hash)], finished=[(sample.id, StopReason.AGENT, None)])
+    return None
+
+
+def export_upstream(run_dir: Path, out: Path, *, with_sources: bool = False) -> tuple[int, list[str]]:
+    """Write a run's final images in its suite's upstream layout; returns (written, ids without an image)."""
+    manifest = read_manifest(run_dir)
+    if manifest is None:
+        raise RunError(f"{run_dir} is not a mirabench run (no run.json)")
+    spec = resolve(build_spec({**manifest["spec"], "metrics": []}))
+    suite = suites.build(spec.suite, **spec.suite_options)
+    samples = {s.id: s for s in load_samples(suite, spec.limit)}
+    store = RunStore(run_dir)
+    written, without = 0, []
+    try:
+        for rec in store.records():
+            final = rec.trajectory.final_image or rec.source_image
+            sample = samples.get(rec.id)
+            if sample is None or rec.status != "done" or final is None:
+                without.append(rec.id)
+                continue
+            target = out / upstream_path(suite, sample)
+            atomic_write_bytes(target, store.images.path(final).read_bytes())
+            if with_sources and rec.source_image:
+                src = target.with_name(f"{target.stem}_SRCIMG.png")
+                atomic_write_bytes(src, encode_png(store.images.get(rec.source_image)))
+            written += 1
+    finally:
+        store.close()
+    return written, without

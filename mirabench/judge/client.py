@@ -1,0 +1,346 @@
+"""JudgeClient: the one way mirabench calls a remote (or local) model. See the package docstring for the API.
+
+Every request ends as a ChatResult with a status; nothing raises per call, nothing is lost, and each request is
+counted exactly once in the ledger whatever number of attempts it took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mirabench.cache import Cache, cache_key
+from mirabench.judge.accounting import Ledger, Usage
+from mirabench.judge.backends import Backend, CallError, GeminiBackend, OpenAIBackend, Reply
+from mirabench.judge.limiter import AdaptiveLimiter
+from mirabench.judge.messages import ChatRequest
+
+__all__ = ["ChatResult", "JudgeClient", "JudgeConfig", "LocalGenerate"]
+
+Status = Literal["ok", "api_error", "refused", "budget"]
+LocalGenerate = Callable[[Sequence[ChatRequest]], Sequence[Reply]]
+"""An in-process model: a batch of requests in, one Reply per request out (raise to fail the whole batch)."""
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Where calls go and how hard we push. Recorded (minus nothing secret: keys never live here) in run.json."""
+
+    provider: Literal["openai", "gemini", "local"] = "openai"
+    model: str = ""
+    base_url: str | None = None
+    api_version: str | None = None
+    image_detail: str | None = None
+    max_concurrency: int = 16
+    min_concurrency: int = 1
+    timeout_s: float = 120.0
+    max_attempts: int = 6
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    backoff_threshold: float = 0.2
+    max_calls: int | None = None
+    max_cost_usd: float | None = None
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    use_cache: bool = True
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "base_url": self.base_url,
+            "api_version": self.api_version,
+            "max_concurrency": self.max_concurrency,
+            "timeout_s": self.timeout_s,
+            "max_attempts": self.max_attempts,
+            "max_calls": self.max_calls,
+            "max_cost_usd": self.max_cost_usd,
+        }
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    status: Status
+    text: str = ""
+    model: str = ""
+    usage: Usage = field(default_factory=Usage)
+    attempts: int = 0
+    cached: bool = False
+    error: str = ""
+    finish_reason: str = ""
+    images: tuple[bytes, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class JudgeClient:
+    """Async core with a sync front door (`chat_many`) usable from any thread, e.g. the scorer's."""
+
+    def __init__(
+        self,
+        config: JudgeConfig,
+        *,
+        local: LocalGenerate | None = None,
+        backend: Backend | None = None,
+        cache: Cache | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if config.provider == "local" and local is None:
+            raise ValueError("a local judge needs a `local` generate function")
+        self.config = config
+        self.ledger = Ledger(config.prices)
+        self._local = local
+        self._backend = backend
+        self._cache = cache
+        self._own_cache = cache is None
+        self._rng = rng or random.Random()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._limiter: AdaptiveLimiter | None = None
+        self._dispatched = 0
+        self._lock = threading.Lock()
+
+    # -- identity and cache -----------------------------------------------------------------------------------
+
+    def key(self, req: ChatRequest) -> str:
+        base = self.config.base_url
+        if base is None and self.config.provider == "openai":
+            import os
+
+            base = os.environ.get("OPENAI_BASE_URL")
+        return cache_key("judge/1", self.config.provider, self.config.model, base, req.fingerprint())
+
+    def _cache_get(self, req: ChatRequest) -> ChatResult | None:
+        if not self.config.use_cache:
+            return None
+        cache = self._get_cache()
+        hit = cache.get(self.key(req))
+        if not isinstance(hit, dict) or not hit.get("text"):
+            return None
+        usage = Usage(**hit.get("usage", {}))
+        return ChatResult("ok", hit["text"], hit.get("model", ""), usage, 0, True, "", hit.get("finish_reason", ""))
+
+    def _cache_put(self, req: ChatRequest, result: ChatResult) -> None:
+        if self.config.use_cache and result.ok and result.text and not result.images:
+            value = {
+                "text": result.text,
+                "model": result.model,
+                "usage": result.usage.as_dict(),
+                "finish_reason": result.finish_reason,
+            }
+            self._get_cache().put(self.key(req), value, kind="judge")
+
+    def _get_cache(self) -> Cache:
+        with self._lock:
+            if self._cache is None:
+                self._cache = Cache()
+            return self._cache
+
+    # -- public API -------------------------------------------------------------------------------------------
+
+    def chat_many(self, requests: Sequence[ChatRequest]) -> list[ChatResult]:
+        """All requests concurrently (bounded, adaptive); results in request order. Blocks the calling thread."""
+        if not requests:
+            return []
+        if self.config.provider == "local":
+            return self._chat_local(requests)
+        loop = self._ensure_loop()
+        future: Future[list[ChatResult]] = asyncio.run_coroutine_threadsafe(self._gather(requests), loop)
+        return future.result()
+
+    def chat(self, request: ChatRequest) -> ChatResult:
+        return self.chat_many([request])[0]
+
+    def submit(self, request: ChatRequest) -> Future[ChatResult]:
+        """Start one call now and return at once (pipelining: send while the next request is being built)."""
+        if self.config.provider == "local":
+            done: Future[ChatResult] = Future()
+            done.set_result(self._chat_local([request])[0])
+            return done
+        return asyncio.run_coroutine_threadsafe(self._one(request), self._ensure_loop())
+
+    async def achat(self, request: ChatRequest) -> ChatResult:
+        """Awaitable from any event loop: runs on the client's own loop (its HTTP pool lives there)."""
+        if self.config.provider == "local":
+            return (await asyncio.to_thread(self._chat_local, [request]))[0]
+        loop = self._ensure_loop()
+        if asyncio.get_running_loop() is loop:
+            return await self._one(request)
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._one(request), loop))
+
+    def close(self) -> None:
+        loop = self._loop
+        if loop is not None and self._thread is not None:
+            if self._backend is not None:
+                backend = self._backend
+
+                async def shut() -> None:
+                    await backend.aclose()
+
+                try:
+                    asyncio.run_coroutine_threadsafe(shut(), loop).result(timeout=10)
+                except Exception:  # closing is best effort; the process may be exiting
+                    pass
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(timeout=10)
+            loop.close()
+            self._loop = self._thread = None
+        if self._own_cache and self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    @property
+    def concurrency(self) -> int:
+        return self._limiter.limit if self._limiter else self.config.max_concurrency
+
+    # -- internals --------------------------------------------------------------------------------------------
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="judge-loop", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def _make_backend(self) -> Backend:
+        c = self.config
+        if c.provider == "openai":
+            return OpenAIBackend(c.model, c.base_url, c.image_detail)
+        if c.provider == "gemini":
+            return GeminiBackend(c.model, c.base_url, c.api_version)
+        raise ValueError(f"unknown provider {c.provider!r}")
+
+    async def _gather(self, requests: Sequence[ChatRequest]) -> list[ChatResult]:
+        return list(await asyncio.gather(*(self._one(r) for r in requests)))
+
+    def _budget_left(self) -> bool:
+        c = self.config
+        if c.max_calls is not None and self._dispatched >= c.max_calls:
+            return False
+        return not (c.max_cost_usd is not None and self.ledger.cost_usd >= c.max_cost_usd)
+
+    async def _one(self, req: ChatRequest) -> ChatResult:
+        hit = self._cache_get(req)
+        if hit is not None:
+            self.ledger.finished("ok", cached=True)
+            return hit
+        try:
+            if self._backend is None:
+                self._backend = self._make_backend()
+        except CallError as exc:
+            self.ledger.finished("api_error")
+            return ChatResult("api_error", error=str(exc))
+        if self._limiter is None:
+            c = self.config
+            self._limiter = AdaptiveLimiter(c.max_concurrency, c.min_concurrency, threshold=c.backoff_threshold)
+        result = await self._attempts(req, self._backend, self._limiter)
+        self.ledger.finished(result.status)
+        self._cache_put(req, result)
+        return result
+
+    async def _attempts(self, req: ChatRequest, backend: Backend, limiter: AdaptiveLimiter) -> ChatResult:
+        c = self.config
+        last = ""
+        for attempt in range(1, c.max_attempts + 1):
+            await limiter.acquire()
+            if not self._budget_left():
+                await limiter.release("error")
+                return ChatResult("budget", attempts=attempt - 1, error="run budget exhausted; call not sent")
+            self._dispatched += 1
+            err: CallError | None = None
+            reply: Reply | None = None
+            try:
+                reply = await _within(backend.send(req, c.timeout_s), c.timeout_s + 1.0)
+            except CallError as exc:
+                err = exc
+            except asyncio.TimeoutError:
+                err = CallError("timeout", f"no answer within {c.timeout_s:g} s")
+            except Exception as exc:  # a client bug or an unexpected transport error: fail the call, keep going
+                err = CallError("client", f"{type(exc).__name__}: {exc}"[:500])
+            if err is None and reply is not None:
+                await limiter.release("ok")
+                self.ledger.concurrency(limiter.limit)
+                self.ledger.attempt(retry=attempt > 1)
+                self.ledger.billed(c.model, reply.model, reply.usage)
+                status: Status = "refused" if reply.refusal else "ok"
+                if status == "ok" and not reply.text and not reply.images:
+                    status, last = "api_error", "empty answer"
+                    if attempt < c.max_attempts:
+                        await asyncio.sleep(self._backoff(attempt, None))
+                        continue
+                return ChatResult(
+                    status,
+                    reply.text,
+                    reply.model,
+                    reply.usage,
+                    attempt,
+                    False,
+                    reply.refusal or (last if status != "ok" else ""),
+                    reply.finish_reason,
+                    reply.images,
+                )
+            assert err is not None
+            rate_limited = err.kind == "rate_limited"
+            await limiter.release("rate_limited" if rate_limited else "error", err.retry_after)
+            self.ledger.concurrency(limiter.limit)
+            self.ledger.attempt(
+                retry=attempt > 1, rate_limited=rate_limited, timeout=err.kind == "timeout", error=err.kind
+            )
+            last = str(err)
+            if not err.retryable or attempt == c.max_attempts:
+                break
+            await asyncio.sleep(self._backoff(attempt, err.retry_after))
+        return ChatResult("api_error", attempts=attempt, error=last)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Retry-After when the server gives one (plus a little jitter), else full-jitter exponential."""
+        if retry_after is not None:
+            return retry_after + self._rng.uniform(0, 0.1)
+        cap = min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1))
+        return self._rng.uniform(cap / 2, cap)
+
+    def _chat_local(self, requests: Sequence[ChatRequest]) -> list[ChatResult]:
+        assert self._local is not None
+        out: list[ChatResult | None] = [self._cache_get(r) for r in requests]
+        todo = [i for i, r in enumerate(out) if r is None]
+        for i in range(len(requests)):
+            if out[i] is not None:
+                self.ledger.finished("ok", cached=True)
+        if todo:
+            try:
+                replies = list(self._local([requests[i] for i in todo]))
+                if len(replies) != len(todo):
+                    raise RuntimeError(f"local model returned {len(replies)} answers for {len(todo)} requests")
+            except Exception as exc:
+                msg = f"{type(exc).__name__}: {exc}"[:500]
+                for i in todo:
+                    self.ledger.attempt(retry=False, error="local")
+                    self.ledger.finished("api_error")
+                    out[i] = ChatResult("api_error", attempts=1, error=msg)
+                return [r for r in out if r is not None]
+            for i, reply in zip(todo, replies, strict=True):
+                self.ledger.attempt(retry=False)
+                self.ledger.billed(self.config.model, reply.model, reply.usage)
+                status: Status = "refused" if reply.refusal else ("ok" if reply.text else "api_error")
+                res = ChatResult(status, reply.text, reply.model, reply.usage, 1, False, reply.refusal or "")
+                self.ledger.finished(status)
+                self._cache_put(requests[i], res)
+                out[i] = res
+        return [r for r in out if r is not None]
+
+
+async def _within(coro: Any, seconds: float) -> Any:
+    """A hard deadline on top of the HTTP client's own timeout (asyncio.timeout avoids a task per call)."""
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:  # Python 3.10
+        return await asyncio.wait_for(coro, seconds)
+    async with timeout(seconds):
+        return await coro

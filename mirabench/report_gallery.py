@@ -1,0 +1,121 @@
+"""The report's trajectory gallery: per sample and system, the source, every step's image and instruction, the stop
+reason and the scores, with thumbnails made once into the report's folder.
+
+Thumbnails are content-addressed (the run's images already are), so reports that share a folder share them and a
+re-render only makes the missing ones. The page gets the gallery as JSON and builds it with DOM text nodes, so no
+user string is ever parsed as markup.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from PIL import Image
+
+__all__ = ["THUMB_PX", "gallery_data", "make_thumbnails"]
+
+THUMB_PX = 160
+THUMB_DIR = "thumbs"
+
+
+def _thumb(src: Path, dest: Path) -> bool:
+    try:
+        with Image.open(src) as im:
+            im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))  # JPEG sources decode at reduced size
+            im = im.convert("RGB")
+            im.thumbnail((THUMB_PX, THUMB_PX), reducing_gap=2.0)
+            tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
+            im.save(tmp, "WEBP", quality=80, method=0)
+        os.replace(tmp, dest)
+        return True
+    except OSError:
+        return False
+
+
+def make_thumbnails(jobs: dict[Path, Path], workers: int | None = None) -> int:
+    """Write each missing thumbnail dest from its src (in threads: Pillow decodes without the GIL); returns how
+    many were made."""
+    todo = [(s, d) for d, s in jobs.items() if not d.exists()]
+    if not todo:
+        return 0
+    todo[0][1].parent.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
+        return sum(pool.map(lambda job: _thumb(*job), todo))
+
+
+def _href(target: Path, base: Path) -> str:
+    """A relative URL from the report's folder; './' first so no path can read as a scheme (javascript:)."""
+    rel = os.path.relpath(target, base).replace(os.sep, "/")
+    return quote(rel if rel.startswith("../") else "./" + rel)
+
+
+def gallery_data(
+    runs: Sequence[dict[str, Any]], names: Sequence[str], out_dir: Path | None, limit: int | None
+) -> tuple[dict[str, Any], dict[Path, Path]]:
+    """The gallery's JSON (first `limit` samples, in the first run's order) and the thumbnails it needs.
+
+    Without an output folder (a report rendered to a string) the gallery has text only.
+    """
+    order: list[str] = []
+    seen: set[str] = set()
+    for r in runs:
+        for sid in r.get("samples", {}):
+            if sid not in seen:
+                seen.add(sid)
+                order.append(sid)
+    shown = order if limit is None or limit < 0 else order[:limit]
+    jobs: dict[Path, Path] = {}
+
+    def image(run_dir: Path, rel: str | None) -> dict[str, str] | None:
+        if not rel or out_dir is None:
+            return None
+        src = run_dir / rel
+        if not src.exists():
+            return None
+        dest = out_dir / THUMB_DIR / f"{Path(rel).stem}.webp"
+        jobs[dest] = src
+        return {"thumb": _href(dest, out_dir), "full": _href(src, out_dir)}
+
+    samples = []
+    for sid in shown:
+        entry: dict[str, Any] = {"id": sid, "instruction": "", "category": "", "runs": []}
+        for r in runs:
+            row = r.get("samples", {}).get(sid)
+            if row is None:
+                entry["runs"].append(None)
+                continue
+            entry["instruction"] = entry["instruction"] or row.get("instruction", "")
+            entry["category"] = entry["category"] or row.get("category", "")
+            steps = []
+            stop_text = ""
+            for s in row.get("steps", []):
+                if s.get("kind") == "edit":
+                    steps.append(
+                        {
+                            "t": s.get("t"),
+                            "instruction": s.get("instruction", ""),
+                            "image": image(r["dir"], s.get("image")),
+                            "error": s.get("error", ""),
+                        }
+                    )
+                else:
+                    stop_text = s.get("reason", "") or s.get("error", "")
+            entry["runs"].append(
+                {
+                    "source": image(r["dir"], row.get("source_image")),
+                    "steps": steps,
+                    "stop_reason": row.get("stop_reason") or row.get("status", ""),
+                    "stop_text": stop_text,
+                    "error": row.get("error", ""),
+                    "scores": row.get("scores", {}),
+                    "status": row.get("score_status", {}),
+                }
+            )
+        samples.append(entry)
+    data = {"systems": list(names), "samples": samples, "total": len(order), "shown": len(shown)}
+    return data, jobs

@@ -1,0 +1,241 @@
+"""CLI blocks for data building, imports and studies (mounted by mirabench/cli.py as `data`, `import`, `study`).
+
+Heavy modules (pandas, pyarrow, the runner) are imported inside the commands so `mirabench list` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["data_app", "import_run", "study_app"]
+
+data_app = typer.Typer(no_args_is_help=True, help="Build benchmark files and export runs in upstream layouts.")
+study_app = typer.Typer(no_args_is_help=True, help="Studies: main grid, step budget (Table B), termination (C), A.")
+
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="key=value, e.g. suite.root=DIR")]
+OutOpt = Annotated[Path, typer.Option(help="study folder (run directories go to OUT/runs/)")]
+
+
+def _console() -> Any:
+    from mirabench.cli import console
+
+    return console
+
+
+@data_app.command("build-mira500")
+def build_mira500(
+    out: Annotated[Path, typer.Option(help="output folder (mira500.jsonl + images/)")],
+    magicbrush: Annotated[Path | None, typer.Option(help="local MagicBrush copy (Hub dataset or test zip)")] = None,
+    compbench: Annotated[Path | None, typer.Option(help="local CompBench copy (Hub dataset)")] = None,
+    n: Annotated[int, typer.Option(help="number of samples")] = 500,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    permuted: Annotated[float, typer.Option(help="fraction of samples whose clauses are shuffled")] = 0.5,
+    min_turns: Annotated[int, typer.Option(help="minimum turns (sub-instructions) per session")] = 2,
+    compbench_share: Annotated[float | None, typer.Option(help="fraction from CompBench (default: pool share)")] = None,
+) -> None:
+    """Build the mira500 JSONL from local MagicBrush / CompBench copies (seeded, in-order + permuted)."""
+    from mirabench.data.mira500 import build_mira500 as build
+
+    report = build(
+        out,
+        magicbrush=magicbrush,
+        compbench=compbench,
+        n=n,
+        seed=seed,
+        permuted=permuted,
+        min_turns=min_turns,
+        compbench_share=compbench_share,
+    )
+    _console().print(f"wrote {report.n} samples to {report.path} (pool {report.pool}; {report.counts})")
+    if report.n < n:
+        _console().print(f"[yellow]only {report.n} eligible sessions, fewer than the {n} asked for[/yellow]")
+
+
+@data_app.command("export")
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory")],
+    out: Annotated[Path, typer.Option(help="folder to write the suite's upstream layout into")],
+    with_sources: Annotated[bool, typer.Option(help="also write <key>_SRCIMG.png (GEdit's layout)")] = False,
+) -> None:
+    """Write a run's final images where the suite's own scripts expect them (e.g. ImgEdit `<key>.png`)."""
+    from mirabench.importer import export_upstream
+
+    written, without = export_upstream(run_dir, out, with_sources=with_sources)
+    _console().print(f"wrote {written} images to {out}")
+    if without:
+        _console().print(f"[yellow]{len(without)} samples have no final image:[/yellow] {', '.join(without[:20])}")
+
+
+def import_run(
+    suite: Annotated[str, typer.Option(help="suite whose upstream output layout the images follow")],
+    images: Annotated[Path, typer.Option(help="folder of edited images (e.g. ImgEdit <key>.png)")],
+    out: Annotated[Path, typer.Option(help="new run directory")],
+    set_: SetOpt = None,
+    label: Annotated[str | None, typer.Option(help="system name for reports (default: the folder name)")] = None,
+    limit: Annotated[int | None, typer.Option(help="only the first N samples")] = None,
+) -> None:
+    """Turn edited images produced elsewhere into a run directory (then `mirabench score RUN --metrics ...`)."""
+    from mirabench.importer import import_images
+    from mirabench.spec import apply_sets
+
+    options = apply_sets({}, set_ or []).get("suite_options", {})
+    result = import_images(suite, images, out, suite_options=options, label=label, limit=limit)
+    con = _console()
+    con.print(f"imported {result.imported} images into {out}")
+    for what, items in (("missing", result.missing), ("extra (no such sample)", result.extra)):
+        if items:
+            con.print(
+                f"[yellow]{len(items)} {what}:[/yellow] {', '.join(items[:20])}{' ...' if len(items) > 20 else ''}"
+            )
+    for sid, why in list(result.failed.items())[:20]:
+        con.print(f"  [yellow]failed[/yellow] {sid}: {why}")
+
+
+@study_app.command("main")
+def main_study(
+    config: Annotated[Path, typer.Argument(help="grid YAML (suite, metrics, agents, editors, ...)")],
+    out: OutOpt = Path("runs/study-main"),
+    no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
+) -> None:
+    """Every editor alone and with each agent: one run per cell, one table and one report."""
+    from mirabench.studies.grid import load_grid, run_grid
+    from mirabench.studies.tables import markdown
+
+    result = run_grid(load_grid(config), out, use_cache=not no_cache)
+    typer.echo(markdown(result.table))
+    for name, why in result.skipped.items():
+        _console().print(f"[yellow]skipped[/yellow] {name}: {why}")
+    _console().print(f"tables and report in {out.resolve()}")
+
+
+def _run_spec(config: Path | None, sets: list[str], flags: dict[str, Any]) -> Any:
+    from mirabench.cli import _spec
+
+    return _spec(config, sets, flags)
+
+
+@study_app.command("step-budget")
+def step_budget_study(
+    budgets: Annotated[str, typer.Option(help="comma-separated budgets")] = "3,4,5,6,7",
+    independent: Annotated[bool, typer.Option(help="run every budget separately instead of cutting one run")] = False,
+    termination: Annotated[bool, typer.Option(hidden=True)] = False,
+    suite: Annotated[str | None, typer.Option()] = None,
+    agent: Annotated[str | None, typer.Option()] = None,
+    editor: Annotated[str | None, typer.Option()] = None,
+    metrics: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int | None, typer.Option()] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    config: Annotated[Path | None, typer.Option(help="run YAML (RunSpec fields)")] = None,
+    set_: SetOpt = None,
+    out: OutOpt = Path("runs/study-step-budget"),
+    no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
+) -> None:
+    """Table B (and C): results at each step budget, derived from ONE run at the largest budget."""
+    from mirabench.studies.budget import step_budget
+    from mirabench.studies.tables import markdown
+
+    flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "limit": limit, "seed": seed}
+    spec = _run_spec(config, set_ or [], flags)
+    ks = [int(b) for b in budgets.split(",") if b.strip()]
+    study = step_budget(spec, ks, out, independent=independent, use_cache=not no_cache)
+    typer.echo(markdown(study.table_c if termination else study.table_b))
+    d, i = study.derived_cost, study.independent_cost
+    _console().print(
+        f"{study.mode}: made agent {study.made.agent}, editor {study.made.editor}, judge {study.made.judge} calls "
+        f"in {study.wall_s:.1f} s; derived needs editor {d.editor} / judge {d.judge}, independent editor {i.editor} / "
+        f"judge {i.judge}: the derived way saves {i.editor - d.editor} editor and {i.judge - d.judge} judge calls"
+    )
+    _console().print(f"tables and report in {out.resolve()}")
+
+
+@study_app.command("termination")
+def termination_study(
+    budgets: Annotated[str, typer.Option(help="comma-separated budgets")] = "3,4,5,6,7",
+    suite: Annotated[str | None, typer.Option()] = None,
+    agent: Annotated[str | None, typer.Option()] = None,
+    editor: Annotated[str | None, typer.Option()] = None,
+    metrics: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int | None, typer.Option()] = None,
+    config: Annotated[Path | None, typer.Option(help="run YAML (RunSpec fields)")] = None,
+    set_: SetOpt = None,
+    out: OutOpt = Path("runs/study-step-budget"),
+) -> None:
+    """Table C: mean actual steps and stop reasons per budget (same single run as step-budget)."""
+    step_budget_study(
+        budgets=budgets,
+        independent=False,
+        termination=True,
+        suite=suite,
+        agent=agent,
+        editor=editor,
+        metrics=metrics,
+        limit=limit,
+        seed=None,
+        config=config,
+        set_=set_,
+        out=out,
+        no_cache=False,
+    )
+
+
+@study_app.command("single-step")
+def single_step_study(
+    agent: Annotated[str, typer.Option(help="the agent used as instruction refiner")],
+    column: Annotated[str, typer.Option(help="metric column to tabulate per category")],
+    overall: Annotated[str, typer.Option(help="unweighted (ImgEdit) or weighted (MIRA Table A)")] = "unweighted",
+    suite: Annotated[str | None, typer.Option()] = None,
+    editor: Annotated[str | None, typer.Option()] = None,
+    metrics: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int | None, typer.Option()] = None,
+    config: Annotated[Path | None, typer.Option(help="run YAML (RunSpec fields)")] = None,
+    set_: SetOpt = None,
+    out: OutOpt = Path("runs/study-single-step"),
+) -> None:
+    """Table A: per-category scores of the editor alone and with an agent, with relative change in percent."""
+    from mirabench.studies.single_step import single_step
+    from mirabench.studies.tables import markdown
+
+    if overall not in ("weighted", "unweighted"):
+        raise ValueError(f"--overall must be weighted or unweighted, got {overall!r}")
+    spec = _run_spec(config, set_ or [], {"suite": suite, "editor": editor, "metrics": metrics, "limit": limit})
+    names = None
+    if spec.suite == "imgedit":
+        from mirabench.suites.imgedit import COLUMN_NAMES
+
+        names = COLUMN_NAMES
+    study = single_step(spec, agent, column, out, how=overall, category_names=names)  # type: ignore[arg-type]
+    typer.echo(markdown(study.table))
+    _console().print(f"tables and report in {out.resolve()}")
+
+
+@study_app.command("user-export")
+def user_export(
+    runs: Annotated[list[Path], typer.Argument(help="run directories, one per system")],
+    out: OutOpt = Path("runs/user-study"),
+    n: Annotated[int, typer.Option(help="number of samples to rate")] = 50,
+    seed: Annotated[int, typer.Option(help="sampling and shuffling seed")] = 0,
+) -> None:
+    """Table D, step 1: a blind, randomized rating sheet (OUT/sheet/: HTML form + CSV); the key stays in OUT."""
+    from mirabench.studies.user_study import export_sheet
+
+    counts = export_sheet(runs, out, n=n, seed=seed)
+    _console().print(
+        f"{counts['items']} items x {counts['systems']} systems ({counts['common_samples']} samples common to all "
+        f"runs); send {out / 'sheet'} to raters, keep {out / 'key.json'}"
+    )
+
+
+@study_app.command("user-import")
+def user_import(
+    sheets: Annotated[list[Path], typer.Argument(help="filled sheet CSVs")],
+    key: Annotated[Path, typer.Option(help="key.json written by user-export")],
+    out: Annotated[Path, typer.Option(help="table path without suffix (writes .csv/.md/.json)")] = Path("table_d"),
+) -> None:
+    """Table D, step 2: aggregate filled sheets into mean 0-10 ratings per system and criterion."""
+    from mirabench.studies.tables import markdown
+    from mirabench.studies.user_study import aggregate_sheets
+
+    typer.echo(markdown(aggregate_sheets(sheets, key, out), decimals=2))

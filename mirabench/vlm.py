@@ -1,0 +1,207 @@
+"""A local vision-language chat model (Qwen2.5-VL, Qwen3-VL, any `AutoModelForImageTextToText`) behind one call.
+
+`LocalVLM.generate(prompts)` takes prompts as interleaved text and images (see mirabench.prompts), renders each as
+one user turn with the checkpoint's own chat template, and decodes them in left-padded batches: greedy by default,
+so a batch gives the same text as one prompt at a time. Images are resized before the processor (MIRA trains at
+512 px). Weights: a hub id, a full local folder, or a PEFT adapter folder over its base model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from PIL import Image
+from pydantic import Field, model_validator
+
+from mirabench.plugins import Options
+from mirabench.prompts import Part, Template
+from mirabench.weights import ModelNotFound, adapter_base, is_adapter_dir, missing_model, pick_device, pick_dtype
+
+__all__ = [
+    "ChatBackend",
+    "LocalVLM",
+    "LocalVLMOptions",
+    "TemplateOptions",
+    "chat_messages",
+    "load_template",
+    "resize_for_planner",
+]
+
+
+@dataclass(frozen=True)
+class ChatFailure:
+    """A prompt the backend could not answer (API error, refusal, budget); agents record it as an agent error."""
+
+    reason: str
+
+
+Reply = str | ChatFailure
+
+
+class ChatBackend(Protocol):
+    """What planner and thinker agents need from a model: prompts in, replies out (same order)."""
+
+    def generate(self, prompts: Sequence[Sequence[Part]]) -> Sequence[Reply]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalVLMOptions(Options):
+    """Where the weights are, where they run and how they decode (shared by every local VLM agent)."""
+
+    path: str = Field("", description="hub id or local folder (full model, or a LoRA adapter folder)")
+    base: str = Field("", description="base model for an adapter folder (default: the one the adapter records)")
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:1 ... (independent of the editor's)")
+    dtype: str = Field("auto", description="auto (bf16 on CUDA, fp32 on CPU), bfloat16, float16, float32")
+    attn_implementation: str | None = Field(None, description="sdpa, flash_attention_2, eager (default: library's)")
+    trust_remote_code: bool = False
+    image_size: int = Field(512, ge=0, description="resize images to this many pixels before the processor; 0 = off")
+    image_resize: Literal["longest", "square"] = "longest"
+    batch_size: int = Field(8, ge=1, description="prompts decoded together")
+    max_new_tokens: int = Field(128, ge=1)
+    temperature: float = Field(0.0, ge=0.0, description="0 = greedy")
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    seed: int = 0
+    answer_prefix: str = Field("", description="text the assistant turn starts with (prefill), e.g. an output tag")
+
+
+class TemplateOptions(Options):
+    """A prompt template file (e.g. the authors' exact text) whose sha256 is pinned into the run's config."""
+
+    template_file: str | None = Field(None, description="text file replacing the built-in template wording")
+    template_sha256: str = Field("", description="filled in from template_file; a mismatch is an error")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pin_template(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("template_file"):
+            return data
+        import hashlib
+
+        path = Path(str(data["template_file"])).expanduser()
+        try:
+            digest = hashlib.sha256(path.read_text(encoding="utf-8").strip("\n").encode("utf-8")).hexdigest()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read template_file {path}: {exc}") from None
+        pinned = data.get("template_sha256")
+        if pinned and pinned != digest:
+            raise ValueError(f"template_file {path} has sha256 {digest}, the run was pinned to {pinned}")
+        return {**data, "template_sha256": digest}
+
+
+def chat_messages(prompt: Sequence[Part]) -> list[dict[str, Any]]:
+    """One user turn with the prompt's parts in order (images as image items); shared with training rows."""
+    content = [{"type": "image"} if isinstance(p, Image.Image) else {"type": "text", "text": p} for p in prompt]
+    return [{"role": "user", "content": content}]
+
+
+def resize_for_planner(image: Image.Image, size: int, mode: str) -> Image.Image:
+    """Square `size` x `size`, or the longer side to `size` keeping the aspect ratio; 0 leaves it alone."""
+    image = image.convert("RGB")
+    if size <= 0:
+        return image
+    if mode == "square":
+        target = (size, size)
+    else:
+        w, h = image.size
+        scale = size / max(w, h)
+        target = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return image if image.size == target else image.resize(target, Image.Resampling.BICUBIC)
+
+
+class LocalVLM:
+    """Loads once, then decodes batches of interleaved text/image prompts."""
+
+    def __init__(self, options: LocalVLMOptions, what: str, default_path: str = "") -> None:
+        self.options = options
+        self.path = options.path or default_path
+        if not self.path:
+            raise ModelNotFound(f"{what} needs weights: set agent.path to a hub id or a local folder")
+        self.device = pick_device(options.device)
+        self.model, self.processor = self._load(what)
+
+    def _load(self, what: str) -> tuple[Any, Any]:
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        opts = self.options
+        kwargs: dict[str, Any] = {
+            "dtype": pick_dtype(opts.dtype, self.device),
+            "trust_remote_code": opts.trust_remote_code,
+        }
+        if opts.attn_implementation:
+            kwargs["attn_implementation"] = opts.attn_implementation
+        adapter = Path(self.path).expanduser().is_dir() and is_adapter_dir(self.path)
+        model_id = adapter_base(self.path, opts.base) if adapter else self.path
+        try:
+            model: Any = AutoModelForImageTextToText.from_pretrained(model_id, **kwargs)
+        except OSError as exc:
+            raise missing_model(model_id, what, exc) from None
+        if adapter:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, self.path).merge_and_unload()
+        has_processor = any(Path(self.path, n).is_file() for n in ("processor_config.json", "preprocessor_config.json"))
+        proc_id = self.path if has_processor else (opts.base or model_id)  # adapters often ship no processor
+        try:
+            processor = AutoProcessor.from_pretrained(proc_id, trust_remote_code=opts.trust_remote_code)
+        except OSError as exc:
+            raise missing_model(str(proc_id), f"{what} processor", exc) from None
+        processor.tokenizer.padding_side = "left"
+        model = model.to(self.device)
+        model.eval()
+        torch.manual_seed(opts.seed)
+        return model, processor
+
+    def messages(self, prompt: Sequence[Part]) -> list[dict[str, Any]]:
+        return chat_messages(prompt)
+
+    def render(self, prompt: Sequence[Part]) -> str:
+        """The exact text the model sees (before image tokens are expanded), for golden tests and audits."""
+        text = self.processor.apply_chat_template(self.messages(prompt), add_generation_prompt=True, tokenize=False)
+        return str(text) + self.options.answer_prefix
+
+    def generate(self, prompts: Sequence[Sequence[Part]]) -> list[str]:
+        out: list[str] = []
+        size = self.options.batch_size
+        for start in range(0, len(prompts), size):
+            out.extend(self._generate_chunk(prompts[start : start + size]))
+        return out
+
+    def _generate_chunk(self, prompts: Sequence[Sequence[Part]]) -> list[str]:
+        import torch
+
+        opts = self.options
+        texts = [self.render(p) for p in prompts]
+        images = [
+            resize_for_planner(part, opts.image_size, opts.image_resize)
+            for p in prompts
+            for part in p
+            if isinstance(part, Image.Image)
+        ]
+        inputs = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt").to(self.device)
+        sampling = opts.temperature > 0
+        extra: dict[str, Any] = {"temperature": opts.temperature, "top_p": opts.top_p} if sampling else {}
+        if sampling:
+            torch.manual_seed(opts.seed)
+        with torch.inference_mode():
+            ids = self.model.generate(**inputs, max_new_tokens=opts.max_new_tokens, do_sample=sampling, **extra)
+        new = ids[:, inputs["input_ids"].shape[1] :]
+        prefix = opts.answer_prefix
+        return [prefix + str(t) for t in self.processor.batch_decode(new, skip_special_tokens=True)]
+
+    def close(self) -> None:
+        self.model = None
+        self.processor = None
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()
+
+
+def load_template(default: Template, options: TemplateOptions) -> Template:
+    """The agent's template: built-in wording, or the user's file (already hash-pinned by the options)."""
+    return Template.load(default, options.template_file)

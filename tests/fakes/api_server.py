@@ -1,0 +1,331 @@
+"""A fake OpenAI + Gemini HTTP server on 127.0.0.1 for offline tests and benchmarks (stdlib only).
+
+    with FakeAPIServer.running(answer=lambda text, body: '{"score": [7, 8]}') as server:
+        os.environ["OPENAI_BASE_URL"] = server.openai_url        # http://127.0.0.1:PORT/v1
+        os.environ["GOOGLE_GEMINI_BASE_URL"] = server.gemini_url # http://127.0.0.1:PORT
+        ...
+        server.requests      # every request received: path, provider, model, body (parsed), headers
+
+Endpoints: POST /v1/chat/completions, POST /v1[beta]/models/{model}:generateContent.
+
+Fault injection, three ways:
+- a marker in the request text, `FAULT:<kind>x<n>` (kinds: 400, 429, 500, 503, hang, malformed, noscore,
+  refusal, empty): the first n arrivals of that exact request body fail that way, later ones succeed. Counting per body
+  keeps it deterministic under any concurrency;
+- `rate_429`: a seeded random share of all requests gets 429 (with `retry_after`);
+- `max_in_flight`: requests beyond that many at once get 429 (a real rate limit).
+`latency_s` delays every answer; `hang_s` is how long a `hang` fault sleeps before answering.
+GET /_stats returns request and status counts. As a separate process (benchmarks: no GIL shared with the client):
+`python tests/fakes/api_server.py --latency 0.2 --rate-429 0.05` prints its port, then serves until killed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["FakeAPIServer", "Received", "default_answer"]
+
+_FAULT = re.compile(r"FAULT:(400|429|500|503|hang|malformed|noscore|refusal|empty)x(\d+)")
+REFUSAL = "I'm sorry, but I can't assist with that request."
+
+Answer = Callable[[str, dict[str, Any]], str]
+
+
+def default_answer(text: str, body: dict[str, Any]) -> str:
+    """A VIEScore-shaped JSON answer: SC prompts (they mention over-editing) get [7, 8], others [6, 9]."""
+    score = [7, 8] if "overedit" in text.lower() or "over-edit" in text.lower() else [6, 9]
+    return json.dumps({"reasoning": "fake judge", "score": score})
+
+
+@dataclass
+class Received:
+    path: str
+    provider: str
+    model: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    text: str
+    n_images: int
+    fault: str = ""
+    t: float = field(default_factory=time.monotonic)
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # listen() runs in __init__: a class attribute is the only way to raise the backlog
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class FakeAPIServer:
+    def __init__(
+        self,
+        answer: Answer = default_answer,
+        *,
+        latency_s: float = 0.0,
+        rate_429: float = 0.0,
+        retry_after: str | None = "0",
+        max_in_flight: int | None = None,
+        hang_s: float = 5.0,
+        seed: int = 0,
+        model_versions: dict[str, str] | None = None,
+        log_bodies: bool = True,
+    ) -> None:
+        self.answer = answer
+        self.latency_s = latency_s
+        self.rate_429 = rate_429
+        self.retry_after = retry_after
+        self.max_in_flight = max_in_flight
+        self.hang_s = hang_s
+        self.model_versions = model_versions or {}
+        self.log_bodies = log_bodies
+        self.requests: list[Received] = []
+        self.statuses: Counter[int] = Counter()
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._seen: Counter[str] = Counter()
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-api", daemon=True
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    @classmethod
+    @contextmanager
+    def running(cls, answer: Answer = default_answer, **kwargs: Any) -> Iterator[FakeAPIServer]:
+        server = cls(answer, **kwargs)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    def start(self) -> FakeAPIServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def gemini_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def count(self, provider: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if provider is None or r.provider == provider)
+
+    # -- request handling ---------------------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else Nagle + delayed ACK add ~40 ms per request
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+                if self.path != "/_stats":
+                    server._error(self, 404, "no such endpoint")
+                    return
+                with server._lock:
+                    stats = {
+                        "requests": len(server.requests),
+                        "statuses": {str(k): v for k, v in server.statuses.items()},
+                        "peak_in_flight": server.peak_in_flight,
+                    }
+                server._send(self, 200, json.dumps(stats).encode())
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                server._handle(self, raw)
+
+        return Handler
+
+    def _send(self, h: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict[str, str] | None = None):
+        with self._lock:
+            self.statuses[status] += 1
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(payload)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(payload)
+
+    def _error(self, h: BaseHTTPRequestHandler, status: int, message: str, headers: dict[str, str] | None = None):
+        body = {"error": {"code": status, "message": message, "status": "FAKE", "type": "fake_error"}}
+        self._send(h, status, json.dumps(body).encode(), headers)
+
+    def _handle(self, h: BaseHTTPRequestHandler, raw: bytes) -> None:
+        path = h.path.split("?")[0]
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._error(h, 400, "request body is not JSON")
+            return
+        gem = re.match(r"^/(v1|v1beta|v1alpha)/models/([^:/]+):generateContent$", path)
+        if path == "/v1/chat/completions":
+            provider, model = "openai", str(body.get("model", ""))
+            text, n_images = _openai_text(body)
+        elif gem:
+            provider, model = "gemini", gem.group(2)
+            text, n_images = _gemini_text(body)
+        else:
+            self._error(h, 404, f"no such endpoint {path}")
+            return
+        digest = hashlib.sha256(raw).hexdigest()
+        fault = ""
+        with self._lock:
+            self._seen[digest] += 1
+            arrival = self._seen[digest]
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            over = self.max_in_flight is not None and self.in_flight > self.max_in_flight
+            random_429 = self.rate_429 > 0 and self._rng.random() < self.rate_429
+        m = _FAULT.search(text)
+        if m and arrival <= int(m.group(2)):
+            fault = m.group(1)
+        elif over or random_429:
+            fault = "429"
+        headers = {k.lower(): v for k, v in h.headers.items() if k.lower() not in ("authorization", "x-goog-api-key")}
+        rec = Received(path, provider, model, body if self.log_bodies else {}, headers, text, n_images, fault)
+        with self._lock:
+            self.requests.append(rec)
+        try:
+            if self.latency_s:
+                time.sleep(self.latency_s)
+            self._respond(h, provider, model, text, body, fault)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _respond(self, h: BaseHTTPRequestHandler, provider: str, model: str, text: str, body: dict, fault: str):
+        if fault == "429":
+            hdr = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
+            self._error(h, 429, "rate limited (fake)", hdr)
+            return
+        if fault in ("400", "500", "503"):
+            self._error(h, int(fault), "server error (fake)")
+            return
+        if fault == "hang":
+            time.sleep(self.hang_s)
+        if fault == "malformed":
+            self._send(h, 200, b'{"choices": [{"message": {"content": "trunc')
+            return
+        answer = {"noscore": "I looked at both images carefully.", "empty": ""}.get(fault)
+        if answer is None and fault != "refusal":
+            answer = self.answer(text, body)
+        version = self.model_versions.get(model, model)
+        usage_in, usage_out = max(1, len(text) // 4), max(1, len(answer or REFUSAL) // 4)
+        if provider == "openai":
+            message: dict[str, Any] = {"role": "assistant", "content": answer}
+            finish = "stop"
+            if fault == "refusal":
+                message = {"role": "assistant", "content": None, "refusal": REFUSAL}
+            payload: dict[str, Any] = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": version,
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                "usage": {
+                    "prompt_tokens": usage_in,
+                    "completion_tokens": usage_out,
+                    "total_tokens": usage_in + usage_out,
+                },
+            }
+        else:
+            if fault == "refusal":
+                cand: dict[str, Any] = {"content": {"role": "model", "parts": []}, "finishReason": "SAFETY", "index": 0}
+            else:
+                cand = {"content": {"role": "model", "parts": [{"text": answer}]}, "finishReason": "STOP", "index": 0}
+            payload = {
+                "candidates": [cand],
+                "usageMetadata": {
+                    "promptTokenCount": usage_in,
+                    "candidatesTokenCount": usage_out,
+                    "totalTokenCount": usage_in + usage_out,
+                },
+                "modelVersion": version,
+                "responseId": "fake",
+            }
+        self._send(h, 200, json.dumps(payload).encode())
+
+
+def _openai_text(body: dict[str, Any]) -> tuple[str, int]:
+    texts, images = [], 0
+    for msg in body.get("messages", []):
+        content = msg.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+            continue
+        for part in content or []:
+            if part.get("type") == "text":
+                texts.append(part.get("text", ""))
+            elif part.get("type") == "image_url":
+                images += 1
+    return "\n".join(texts), images
+
+
+def _gemini_text(body: dict[str, Any]) -> tuple[str, int]:
+    texts, images = [], 0
+    system = body.get("systemInstruction") or body.get("system_instruction")
+    for part in (system or {}).get("parts", []):
+        texts.append(part.get("text", ""))
+    for content in body.get("contents", []):
+        for part in content.get("parts", []):
+            if "text" in part:
+                texts.append(part["text"])
+            elif "inlineData" in part or "inline_data" in part:
+                images += 1
+    return "\n".join(texts), images
+
+
+def main() -> None:
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(description="fake OpenAI + Gemini server on 127.0.0.1")
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--rate-429", type=float, default=0.0)
+    ap.add_argument("--retry-after", default="0")
+    ap.add_argument("--max-in-flight", type=int, default=None)
+    args = ap.parse_args()
+    server = FakeAPIServer(
+        latency_s=args.latency,
+        rate_429=args.rate_429,
+        retry_after=args.retry_after,
+        max_in_flight=args.max_in_flight,
+        log_bodies=False,
+    )
+    print(server.port, flush=True)
+    sys.stdout.close()
+    server._httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""`mirabench train sft|grpo|merge-lora` and `mirabench data build-mira-editing` (typer; heavy imports deferred)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from mirabench.spec import apply_sets
+
+__all__ = ["build_mira_editing", "train_app"]
+
+console = Console(stderr=True)
+train_app = typer.Typer(no_args_is_help=True, help="Train the MIRA planner: SFT, then GRPO with an editor in the loop.")
+
+
+def _overrides(sets: list[str] | None) -> dict[str, Any]:
+    """`--set key=value` for training configs: plain top-level fields (values parsed as YAML)."""
+    return {k: v for k, v in apply_sets({}, sets or []).items()}
+
+
+@train_app.command("sft")
+def sft(
+    config: Annotated[Path, typer.Option(help="YAML settings, e.g. configs/sft-7b.yaml")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a field, e.g. max_steps=10")] = None,
+    eval_rows: Annotated[int, typer.Option(help="report the loss on the first N rows before and after")] = 0,
+) -> None:
+    """Stage 1: supervised fine-tuning on start/continue/stop rows."""
+    from mirabench.training.config import SFTSettings, load_settings
+    from mirabench.training.sft import train_sft
+
+    result = train_sft(load_settings(config, SFTSettings, _overrides(set_)), eval_rows=eval_rows)
+    console.print(f"SFT checkpoint: {result.output_dir.resolve()}  {json.dumps(result.metrics)}")
+
+
+@train_app.command("grpo")
+def grpo(
+    config: Annotated[Path, typer.Option(help="YAML settings, e.g. configs/grpo-7b.yaml")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a field, e.g. max_steps=10")] = None,
+) -> None:
+    """Stage 2: GRPO (LoRA) with rewards from an editor plugin and a metric plugin."""
+    from mirabench.training.config import GRPOSettings, load_settings
+    from mirabench.training.grpo import train_grpo
+
+    result, reward = train_grpo(load_settings(config, GRPOSettings, _overrides(set_)))
+    console.print(
+        f"GRPO adapter: {result.output_dir.resolve()}  reward calls {reward.stats.calls}, "
+        f"edits {reward.stats.edits_executed}, failed judgements {reward.stats.failures}"
+    )
+
+
+@train_app.command("merge-lora")
+def merge(
+    adapter: Annotated[Path, typer.Argument(help="a LoRA adapter folder (e.g. GRPO output)")],
+    out: Annotated[Path, typer.Option(help="folder for the merged full weights")],
+    base: Annotated[str | None, typer.Option(help="base model (default: the one the adapter records)")] = None,
+) -> None:
+    """Fold an adapter into its base model; the result loads with --set agent.path=OUT."""
+    from mirabench.training.checkpoint import merge_lora
+
+    console.print(f"merged checkpoint: {merge_lora(adapter, out, base).resolve()}")
+
+
+def build_mira_editing(
+    out: Annotated[Path, typer.Option(help="output folder (re-running resumes)")],
+    source: Annotated[str, typer.Option(help="shapes (built-in) or magicbrush (a local copy at --path)")] = "shapes",
+    path: Annotated[Path | None, typer.Option(help="local copy of the source dataset")] = None,
+    n: Annotated[int, typer.Option(help="sessions to use (shapes: to generate)")] = 1000,
+    editor: Annotated[str, typer.Option(help="editor plugin that executes candidates")] = "shapes",
+    metric: Annotated[str, typer.Option(help="metric plugin that ranks candidates (first column)")] = "shapes",
+    rewrites: Annotated[int, typer.Option(help="two-level rewrites per variant")] = 1,
+    seed: Annotated[int, typer.Option(help="sampling and editor seed")] = 0,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="editor.K=V or metrics.NAME.K=V")] = None,
+) -> None:
+    """MIRA-Editing construction: aggregate, rewrite, execute and rank, decompose into a `datasets` folder."""
+    from mirabench.registry import editors, metrics
+    from mirabench.training.data import ShapesRewriter, build, magicbrush_edit_sessions, shapes_sessions
+
+    opts = apply_sets({}, set_ or [])
+    if source == "shapes":
+        sessions, rewriter = list(shapes_sessions(n, seed)), ShapesRewriter()
+    elif source == "magicbrush":
+        if path is None:
+            raise ValueError("--source magicbrush needs --path to a local MagicBrush copy")
+        sessions, rewriter = magicbrush_edit_sessions(path)[:n], None
+    else:
+        raise ValueError(f"unknown --source {source!r}; choose shapes or magicbrush")
+    stats = build(
+        sessions,
+        out,
+        editors.build(editor, **opts.get("editor_options", {})),
+        metrics.build(metric, **opts.get("metric_options", {}).get(metric, {})),
+        rewriter=rewriter,
+        rewrites=rewrites if rewriter else 0,
+        seed=seed,
+    )
+    console.print(f"dataset: {(out / 'dataset').resolve()}  {json.dumps(stats)}")
