@@ -66,35 +66,59 @@ def merge(
 
 def build_mira_editing(
     out: Annotated[Path, typer.Option(help="output folder (re-running resumes)")],
-    source: Annotated[str, typer.Option(help="shapes (built-in) or magicbrush (a local copy at --path)")] = "shapes",
+    source: Annotated[
+        str, typer.Option(help="shapes (built-in), or seed-data-edit, imgedit-multiturn, magicbrush (at --path)")
+    ] = "shapes",
     path: Annotated[Path | None, typer.Option(help="local copy of the source dataset")] = None,
     n: Annotated[int, typer.Option(help="sessions to use (shapes: to generate)")] = 1000,
     editor: Annotated[str, typer.Option(help="editor plugin that executes candidates")] = "shapes",
     metric: Annotated[str, typer.Option(help="metric plugin that ranks candidates (first column)")] = "shapes",
+    rewriter: Annotated[
+        str, typer.Option(help="shapes (exact grammar), gpt or gemini (through the judge client), none")
+    ] = "auto",
+    rewriter_model: Annotated[str | None, typer.Option(help="model id for gpt/gemini rewriting")] = None,
     rewrites: Annotated[int, typer.Option(help="two-level rewrites per variant")] = 1,
     seed: Annotated[int, typer.Option(help="sampling and editor seed")] = 0,
     set_: Annotated[list[str] | None, typer.Option("--set", help="editor.K=V or metrics.NAME.K=V")] = None,
 ) -> None:
     """MIRA-Editing construction: aggregate, rewrite, execute and rank, decompose into a `datasets` folder."""
     from mirabench.registry import editors, metrics
-    from mirabench.training.data import ShapesRewriter, build, magicbrush_edit_sessions, shapes_sessions
+    from mirabench.training.data import READERS, build, shapes_sessions
 
     opts = apply_sets({}, set_ or [])
     if source == "shapes":
-        sessions, rewriter = list(shapes_sessions(n, seed)), ShapesRewriter()
-    elif source == "magicbrush":
+        sessions = list(shapes_sessions(n, seed))
+    elif source in READERS:
         if path is None:
-            raise ValueError("--source magicbrush needs --path to a local MagicBrush copy")
-        sessions, rewriter = magicbrush_edit_sessions(path)[:n], None
+            raise ValueError(f"--source {source} needs --path to a local copy of the dataset")
+        sessions = READERS[source](path)[:n]
     else:
-        raise ValueError(f"unknown --source {source!r}; choose shapes or magicbrush")
+        raise ValueError(f"unknown --source {source!r}; choose shapes, {', '.join(READERS)}")
+    chosen = _rewriter(rewriter if rewriter != "auto" else ("shapes" if source == "shapes" else "none"), rewriter_model)
     stats = build(
         sessions,
         out,
         editors.build(editor, **opts.get("editor_options", {})),
         metrics.build(metric, **opts.get("metric_options", {}).get(metric, {})),
-        rewriter=rewriter,
-        rewrites=rewrites if rewriter else 0,
+        rewriter=chosen,
+        rewrites=rewrites if chosen else 0,
         seed=seed,
     )
     console.print(f"dataset: {(out / 'dataset').resolve()}  {json.dumps(stats)}")
+
+
+def _rewriter(name: str, model: str | None) -> Any:
+    from mirabench.training.data import ChatRewriter, ShapesRewriter
+
+    if name == "none":
+        return None
+    if name == "shapes":
+        return ShapesRewriter()
+    if name in ("gpt", "gemini"):
+        from mirabench.apichat import ApiChat, ApiChatOptions
+
+        options = ApiChatOptions(**({"model": model} if model else {}), temperature=0.7)
+        if name == "gemini" and not model:
+            options = options.model_copy(update={"model": "gemini-2.5-flash"})
+        return ChatRewriter(ApiChat("openai" if name == "gpt" else "gemini", options))
+    raise ValueError(f"unknown --rewriter {name!r}; choose shapes, gpt, gemini or none")

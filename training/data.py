@@ -33,10 +33,12 @@ from mirabench.images import image_hash, load_image
 from mirabench.plugins import Editor, Metric, ScoreItem
 from mirabench.store import ImageDir
 from mirabench.types import EditRequest, Sample
+from mirabench.vlm import ChatBackend
 
 __all__ = [
     "STOP_TARGET",
     "Candidate",
+    "ChatRewriter",
     "EditSession",
     "Rewriter",
     "ShapesRewriter",
@@ -125,6 +127,42 @@ class ShapesRewriter:
         from mirabench.shapes import join_clauses, split_clauses
 
         return join_clauses([self.atomic(c, rng) for c in split_clauses(text)], rng)
+
+
+_ATOMIC_ASK = (
+    "Rephrase this image-editing command so it keeps exactly the same meaning but uses different words. "
+    "Answer with the new command only.\nCommand: {text}"
+)
+_COMPLEX_ASK = (
+    "Rewrite this image-editing request with a different sentence structure and connectives, keeping every "
+    "requested change and nothing else. Answer with the rewritten request only.\nRequest: {text}"
+)
+
+
+class ChatRewriter:
+    """Two-level rewriting by a chat model (an API planner through the core judge client, cached and retried).
+
+    A call that fails keeps the original wording, so a variant is never lost; `failures` counts them and the
+    build records the count in stats.json.
+    """
+
+    def __init__(self, chat: ChatBackend) -> None:
+        self.chat = chat
+        self.failures = 0
+
+    def _ask(self, prompt: str, original: str) -> str:
+        reply = self.chat.generate([[prompt]])[0]
+        text = reply.strip().strip('"').strip() if isinstance(reply, str) else ""
+        if not text:
+            self.failures += 1
+            return original
+        return text
+
+    def atomic(self, text: str, rng: np.random.Generator) -> str:
+        return self._ask(_ATOMIC_ASK.format(text=text), text)
+
+    def complex(self, text: str, rng: np.random.Generator) -> str:
+        return self._ask(_COMPLEX_ASK.format(text=text), text)
 
 
 def rewrite(variant: Variant, rewriter: Rewriter, rng: np.random.Generator, n: int) -> list[Variant]:
@@ -284,7 +322,11 @@ def build(
         )
     if cache is not None:
         cache.close()
-    return write_dataset(out)
+    stats = write_dataset(out)
+    if isinstance(rewriter, ChatRewriter):
+        stats["rewrite_failures"] = rewriter.failures
+        (out / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
+    return stats
 
 
 def write_dataset(out: Path) -> dict[str, Any]:
@@ -362,3 +404,72 @@ def magicbrush_edit_sessions(root: Path) -> list[EditSession]:
         EditSession(f"magicbrush-{s.key}", decode_image(s.image, s.key), s.turns, "magicbrush")
         for s in magicbrush_sessions(root)
     ]
+
+
+SEED_DATA_EDIT_DOWNLOAD = (
+    "huggingface-cli download AILab-CVC/SEED-Data-Edit-Part2-3 --repo-type dataset --include 'multi_turn_editing/*' "
+    "--local-dir DATA/seed-data-edit  (then concatenate and untar multi_turn_editing/images/multi_turn.tar.gz.part-*)"
+)
+IMGEDIT_DOWNLOAD = (
+    "huggingface-cli download sysuyy/ImgEdit --repo-type dataset --include 'Parquet/*' 'Multiturn/*' "
+    "--local-dir DATA/imgedit  (then untar the Multiturn/*.tar.split.* archives into DATA/imgedit/Multiturn)"
+)
+
+
+def seed_data_edit_sessions(root: Path) -> list[EditSession]:
+    """SEED-Data-Edit Part-3 multi-turn sessions: `annotations/*.jsonl` rows with `source_image` and
+    `instruction_1..N`, images under `images/` (or `images/data/`, as some untarred copies have it)."""
+    from mirabench.suites.common import MissingData, inside
+
+    base = root / "multi_turn_editing" if (root / "multi_turn_editing").is_dir() else root
+    files = sorted((base / "annotations").glob("*.jsonl"))
+    if not files:
+        raise MissingData(
+            f"no SEED-Data-Edit multi-turn annotations under {base}. Download with:\n  {SEED_DATA_EDIT_DOWNLOAD}"
+        )
+    image_roots = [base / "images", base / "images" / "data"]
+    sessions = []
+    for f in files:
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a damaged line is one session fewer; the build's stats count what was kept
+            turns = tuple(str(row[f"instruction_{i}"]) for i in range(1, 10) if row.get(f"instruction_{i}"))
+            found = [p for r in image_roots if (p := inside(r, str(row.get("source_image", "")))) and p.is_file()]
+            if turns and found:
+                sessions.append(EditSession(f"seed-{f.stem}-{n}", found[0], turns, "seed-data-edit"))
+    return sessions
+
+
+def imgedit_multiturn_sessions(root: Path, include_backtracking: bool = False) -> list[EditSession]:
+    """ImgEdit multi-turn sessions from `Parquet/*.parquet` (column `data`: turns of {input_images, prompt}) with
+    images extracted under `Multiturn/`. Version-backtracking sessions refer to earlier rounds ("undo the previous
+    change"), so they cannot be aggregated into one complex instruction and are left out unless asked for."""
+    from mirabench.data.hf import dataset_files, iter_rows
+    from mirabench.suites.common import MissingData, inside
+
+    files = [f for f in dataset_files(root / "Parquet") if include_backtracking or "backtrack" not in f.name]
+    if not files:
+        raise MissingData(
+            f"no ImgEdit multi-turn parquet files under {root / 'Parquet'}. Download with:\n  {IMGEDIT_DOWNLOAD}"
+        )
+    sessions = []
+    for n, row in enumerate(iter_rows(files, ("data",)), start=1):
+        turns = row.get("data")
+        if not isinstance(turns, list) or len(turns) < 2:
+            continue  # single-turn rows share the parquet layout
+        first = (turns[0].get("input_images") or [""])[0]
+        source = inside(root / "Multiturn", str(first))
+        prompts = tuple(str(t.get("prompt", "")) for t in turns)
+        if source is not None and source.is_file() and all(prompts):
+            sessions.append(EditSession(f"imgedit-{n}", source, prompts, "imgedit-multiturn"))
+    return sessions
+
+
+READERS = {
+    "seed-data-edit": seed_data_edit_sessions,
+    "imgedit-multiturn": imgedit_multiturn_sessions,
+    "magicbrush": magicbrush_edit_sessions,
+}
+"""Multi-turn sources of MIRA-Editing (the paper's two, plus MagicBrush's layouts), by `--source` name."""

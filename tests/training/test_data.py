@@ -107,3 +107,67 @@ def test_cli_builds_data_and_shipped_configs_are_valid(tmp_path: Path) -> None:
     )
     with pytest.raises(TrainConfigError, match="max_stepz"):
         load_settings(root / "sft-7b.yaml", SFTSettings, {"max_stepz": 3})
+
+
+def test_chat_rewriter_goes_through_the_judge_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakes import FakeAPIServer
+
+    from mirabench.apichat import ApiChat, ApiChatOptions
+    from mirabench.training.data import ChatRewriter, Variant, rewrite
+
+    def answer(text: str, body: object) -> str:
+        command = text.rsplit(":", 1)[-1].strip()
+        return "" if "FAIL" in command else f'"{command.upper()}"'
+
+    with FakeAPIServer.running(answer=answer) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_url)
+        chat = ApiChat("openai", ApiChatOptions(model="gpt-test", max_attempts=1))
+        rewriter = ChatRewriter(chat)
+        base = Variant("s", "in-order", "Paint it red, then FAIL here.", ("paint it red", "FAIL here"))
+        _, rewritten = rewrite(base, rewriter, np.random.default_rng(0), 1)
+        chat.close()
+        assert rewritten.turns == ("PAINT IT RED", "FAIL here")  # an empty answer keeps the original wording
+        assert rewritten.instruction == base.instruction and rewriter.failures == 2
+        assert len(server.requests) == 3
+
+
+def test_multi_turn_sources_are_read_from_their_published_layouts(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from mirabench.suites.common import MissingData
+    from mirabench.training.data import imgedit_multiturn_sessions, seed_data_edit_sessions
+
+    seed = tmp_path / "seed" / "multi_turn_editing"
+    (seed / "annotations").mkdir(parents=True)
+    (seed / "images" / "b1" / "Data").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(seed / "images" / "b1" / "Data" / "a.jpg")
+    rows = [
+        {
+            "source_image": "b1/Data/a.jpg",
+            "instruction_1": "add a hat",
+            "instruction_2": "make it blue",
+            "edit_image_1": "b1/Data/a_edit1.jpg",
+        },
+        {"source_image": "../../outside.jpg", "instruction_1": "x"},  # leaves the data root: skipped
+        {"source_image": "b1/Data/missing.jpg", "instruction_1": "x"},  # image absent: skipped
+    ]
+    (seed / "annotations" / "split_0001.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n{cut")
+    got = seed_data_edit_sessions(tmp_path / "seed")
+    assert [(s.turns, s.origin) for s in got] == [(("add a hat", "make it blue"), "seed-data-edit")]
+
+    img = tmp_path / "imgedit"
+    (img / "Parquet").mkdir(parents=True)
+    (img / "Multiturn" / "results_memory_part1" / "42").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(img / "Multiturn" / "results_memory_part1" / "42" / "origin_1.png")
+    turn = lambda i, p: {"input_images": [f"results_memory_part1/42/origin_{i}.png"], "output_images": [], "prompt": p}  # noqa: E731
+    table = pa.table({"data": [[turn(1, "remove the cup"), turn(2, "add a plant")], [turn(1, "only one turn")]]})
+    pq.write_table(table, img / "Parquet" / "content_memory_part1.parquet")
+    pq.write_table(table, img / "Parquet" / "version_backtracking_part1.parquet")
+    got = imgedit_multiturn_sessions(img)
+    assert [s.turns for s in got] == [("remove the cup", "add a plant")]  # backtracking file and 1-turn row left out
+    assert len(imgedit_multiturn_sessions(img, include_backtracking=True)) == 2
+    with pytest.raises(MissingData, match="huggingface-cli download AILab-CVC"):
+        seed_data_edit_sessions(tmp_path / "nowhere")
