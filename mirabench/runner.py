@@ -311,7 +311,7 @@ def _score_missing(
     """Score every (sample, image) a summary needs and the store lacks: finals, and budget cuts if asked."""
     by_id = {s.id: s for s in samples}
     scores = store.scores()
-    budgets: list[int | None] = [None] + (list(range(1, spec.max_steps)) if spec.budget_curve else [])
+    budgets: list[int | None] = [None, *(k for k in spec.curve_budgets() if k < spec.max_steps)]
     judgements = 0
     for metric in built:
         keys = [c.key for c in metric.columns]
@@ -386,8 +386,7 @@ def _finish_scoring(
         "max_steps": spec.max_steps,
         "metrics_run": spec.metrics,
     }
-    budgets = range(1, spec.max_steps + 1) if spec.budget_curve else ()
-    summary = write_outputs(store, _columns(built), header, budgets)
+    summary = write_outputs(store, _columns(built), header, spec.curve_budgets())
     manifest["metric_info"] = _metric_info(built, manifest.get("metric_info"))
     for m in built:
         m.close()

@@ -37,7 +37,7 @@ class RunSpec(BaseModel):
     max_steps: int = Field(5, ge=1, le=100)
     limit: int | None = Field(None, ge=1)
     seed: int = 0
-    budget_curve: bool = False
+    budget_curve: bool | list[int] = False
     suite_options: dict[str, Any] = Field(default_factory=dict)
     agent_options: dict[str, Any] = Field(default_factory=dict)
     editor_options: dict[str, Any] = Field(default_factory=dict)
@@ -49,6 +49,14 @@ class RunSpec(BaseModel):
         if isinstance(value, str):
             return [m.strip() for m in value.split(",") if m.strip()]
         return value
+
+    def curve_budgets(self) -> list[int]:
+        """The budgets whose cut trajectories are scored: all of 1..max_steps (True), the listed ones, or none."""
+        if self.budget_curve is True:
+            return list(range(1, self.max_steps + 1))
+        if not self.budget_curve:
+            return []
+        return sorted({k for k in self.budget_curve if 1 <= k <= self.max_steps} | {self.max_steps})
 
     def config_hash(self, identities: dict[str, Any] | None = None) -> str:
         """Hash of the trajectory-determining fields plus the plugins' identities (name, version, options)."""

@@ -77,7 +77,7 @@ def costs(records: Sequence[SampleRecord], budgets: Sequence[int], n_metrics: in
     """(derived, independent) calls needed for these trajectories, counted without caches.
 
     Every recorded step is one agent call, every Edit step one editor request; the derived way judges each distinct
-    (sample, image) of the budget curve 1..K once, the independent way judges every budget's final image again.
+    (sample, image) of the requested budgets once, the independent way judges every budget's final image again.
     """
     top = max(budgets)
     derived, independent = Calls(), Calls()
@@ -85,7 +85,7 @@ def costs(records: Sequence[SampleRecord], budgets: Sequence[int], n_metrics: in
         full = rec.trajectory.cut(top)
         derived.agent += len(full.steps)
         derived.editor += sum(isinstance(s.action, Edit) for s in full.steps)
-        finals = {final_image(rec, k) for k in range(1, top + 1)} - {None}  # the run scores every budget 1..K
+        finals = {final_image(rec, k) for k in budgets} - {None}  # the run scores the requested budgets only
         derived.judge += len(finals) * n_metrics
         for k in budgets:
             cut = rec.trajectory.cut(k)
@@ -154,7 +154,7 @@ def step_budget(
     else:
         top = budgets[-1]
         result = run(
-            spec.model_copy(update={"max_steps": top, "budget_curve": True}),
+            spec.model_copy(update={"max_steps": top, "budget_curve": budgets}),  # judge only printed budgets
             out / "runs" / f"max{top}",
             use_cache=use_cache,
             progress=progress,
