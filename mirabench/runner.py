@@ -192,9 +192,12 @@ def run(
         built_metrics = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
         judgements = 0
         if todo:
-            stats, judgements = _edit_and_score(
+            stats, judgements, backends = _edit_and_score(
                 spec, store, todo, records, built_metrics, use_cache, max_live, progress
             )
+            for role, info in backends.items():  # API agents/editors: snapshots, tokens, cost (per attempt)
+                if info:
+                    manifest.setdefault("backend_info", {}).setdefault(role, []).append(info)
         judgements += _score_missing(store, samples, built_metrics, spec, progress)
         summary = _finish_scoring(store, spec, config_hash, built_metrics, manifest)
         manifest.update(
@@ -243,7 +246,7 @@ def _edit_and_score(
     use_cache: bool,
     max_live: int,
     progress: Progress | None,
-) -> tuple[LoopStats, int]:
+) -> tuple[LoopStats, int, dict[str, dict[str, Any]]]:
     agent = agents.build(spec.agent, **spec.agent_options)
     editor = editors.build(spec.editor, **spec.editor_options)
     cache = Cache() if use_cache else None
@@ -297,12 +300,13 @@ def _edit_and_score(
     try:
         stats = scheduler.run(live_samples())
         scorer.join()
+        backends = {"agent": agent.run_info(), "editor": editor.run_info()}
     finally:
         agent.close()
         editor.close()
         if cache is not None:
             cache.close()
-    return stats, scorer.judgements
+    return stats, scorer.judgements, backends
 
 
 def _score_missing(

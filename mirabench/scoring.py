@@ -76,16 +76,16 @@ class Scorer:
         self._thread.start()
 
     def submit(self, jobs: Sequence[ScoreJob]) -> None:
-        if self._error is not None:
-            raise RuntimeError("the scorer stopped") from self._error
+        if self._error is not None:  # the worker's own error (e.g. disk full), so callers can handle its kind
+            raise self._error
         for job in jobs:
             self._queue.put(job)
 
     def join(self) -> None:
         self._queue.put(None)
         self._thread.join()
-        if self._error is not None:
-            raise RuntimeError("scoring failed") from self._error
+        if self._error is not None:  # the worker's own error (e.g. disk full), so callers can handle its kind
+            raise self._error
 
     def _work(self) -> None:
         done = False

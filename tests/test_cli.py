@@ -117,3 +117,20 @@ def test_set_parsing() -> None:
         apply_sets({}, ["edtor.x=1"])
     with pytest.raises(SpecError, match="max_stepz"):
         build_spec({"max_stepz": 3})
+
+
+def test_list_marks_planned_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import mirabench.cli
+    from mirabench.plugins import Editor
+    from mirabench.registry import Needs, Registry
+
+    reg: Registry[Editor] = Registry("editor", Editor, "mirabench.editors")
+    reg._discovered = True  # isolated: only the roadmap entry below
+    reg.add_planned("future", issue="issue #99", description="a roadmap editor", needs=Needs(extra="api"))
+    monkeypatch.setattr(mirabench.cli, "registry_for", lambda kind: reg)
+    res = CliRunner().invoke(mirabench.cli.app, ["list", "editors", "--json"])
+    assert res.exit_code == 0, res.output
+    [entry] = json.loads(res.output)
+    assert entry["name"] == "future" and entry["planned"] == "issue #99" and entry["available"] is False

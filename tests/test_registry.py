@@ -29,6 +29,21 @@ def test_planned_plugin_fails_with_a_clear_reason() -> None:
     assert "not available yet" in msg and "issue #5" in msg and "[local]" in msg
 
 
+def test_real_plugin_supersedes_its_planned_entry() -> None:
+    reg: Registry[Editor] = Registry("editor", Editor, "mirabench.editors")
+    reg._discovered = True
+    reg.add_planned("future", issue="issue #99", description="a roadmap editor")
+    assert reg.info("future").planned and not reg.info("future").available
+
+    @reg.register("future")
+    class Future(Editor):
+        pass
+
+    assert reg.get("future") is Future
+    reg.add_planned("future", issue="issue #99", description="a stale roadmap line")  # ignored: it has landed
+    assert reg.get("future") is Future and not reg.info("future").planned
+
+
 def test_missing_dependencies_and_keys_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     reg: Registry[Editor] = Registry("editor", Editor, "mirabench.editors")
     reg._discovered = True  # an isolated registry: nothing else in it

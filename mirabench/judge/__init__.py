@@ -2,7 +2,7 @@
 
 Public API (stable; issue #5's API agents/editors build on it):
 
-    from mirabench.judge import ChatRequest, ImageEncoding, JudgeClient, JudgeConfig
+    from mirabench.judge import ChatRequest, ImageEditRequest, ImageEncoding, JudgeClient, JudgeConfig
 
     client = JudgeClient(JudgeConfig(provider="openai", model="gpt-4o-2024-08-06", max_concurrency=32))
     req = ChatRequest.build(
@@ -20,6 +20,10 @@ Public API (stable; issue #5's API agents/editors build on it):
     result.status      # "ok" | "api_error" | "refused" | "budget"
     result.text, result.model (snapshot the API reported), result.usage, result.attempts, result.cached
     client.ledger.snapshot()   # calls, retries, 429s, tokens, estimated cost, cache hits, models seen
+
+    # OpenAI image edits (`images.edit`, provider "openai", e.g. model="gpt-image-1"): one PNG + prompt, n=1
+    edit = ImageEditRequest.build(image, "make the sky red", max_side=1536, size="auto", quality="high")
+    results = client.edit_many([edit, ...])     # ChatResults; result.images[0] = the answer's decoded b64_json
     client.close()
 
 - `provider`: "openai" (official `openai` client; any OpenAI-compatible server via `base_url`, e.g. vLLM/SGLang),
@@ -32,6 +36,9 @@ Public API (stable; issue #5's API agents/editors build on it):
 - Budget: `max_calls` / `max_cost_usd` stop cleanly: calls past the cap return status "budget" and are not sent.
 - Cache: successful answers are stored in the global content-addressed `mirabench.cache.Cache`, keyed by provider,
   model, the whole request (image bytes by hash), decoding parameters and `cache_salt`; a repeat is not sent.
+- Image edits go through the same retries, limiter, timeout, budget and ledger (image tokens priced by `prices`),
+  but are NEVER cached: the edits API takes no seed, so each call is a new sample. A moderation block (HTTP 400
+  `moderation_blocked`) ends as status "refused". Gemini image editing is a chat call (image output): `chat_many`.
 - Requests are provider-neutral; `messages.openai_payload` / `messages.gemini_contents` render them (golden tests).
 """
 
@@ -39,11 +46,13 @@ from __future__ import annotations
 
 from mirabench.judge.accounting import Ledger, Usage
 from mirabench.judge.client import ChatResult, JudgeClient, JudgeConfig
+from mirabench.judge.edits import ImageEditRequest
 from mirabench.judge.messages import ChatRequest, ImageEncoding, ImagePart
 
 __all__ = [
     "ChatRequest",
     "ChatResult",
+    "ImageEditRequest",
     "ImageEncoding",
     "ImagePart",
     "JudgeClient",

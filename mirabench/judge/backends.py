@@ -2,6 +2,7 @@
 
 The official clients are built with their own retries off (`max_retries=0`, no genai retry options): retrying is
 the JudgeClient's job, so attempts are counted once and Retry-After is honoured for every caller.
+`OpenAIBackend.edit_image` is the one non-chat call (OpenAI image edits); it shares the same error classes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mirabench.judge.accounting import Usage
+from mirabench.judge.edits import ImageEditRequest, openai_edit_params
 from mirabench.judge.messages import ChatRequest, gemini_contents, openai_messages
+from mirabench.secrets import scrub
 
 __all__ = ["Backend", "CallError", "GeminiBackend", "OpenAIBackend", "Reply", "retry_after_seconds"]
 
@@ -34,7 +37,7 @@ class CallError(Exception):
     """A failed attempt: `kind` (rate_limited, server, timeout, connection, bad_response, client), HTTP status."""
 
     def __init__(self, kind: str, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
+        super().__init__(scrub(message))  # servers may echo the caller's key in an error body
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
@@ -97,7 +100,6 @@ class OpenAIBackend:
         self._client = AsyncOpenAI(api_key=key, base_url=base, max_retries=0)
 
     async def send(self, req: ChatRequest, timeout: float) -> Reply:
-        import openai
         from openai.types.chat import ChatCompletion
 
         kwargs: dict[str, Any] = {"model": self.model, "messages": openai_messages(req, self.image_detail)}
@@ -110,21 +112,12 @@ class OpenAIBackend:
         if req.json_mode:
             kwargs["response_format"] = {"type": "json_object"}
         kwargs.update(req.extra)
-        try:
-            # The client's low-level post: same transport, auth, errors and response model as
-            # chat.completions.create, without its per-call recursive TypedDict transform of our plain-dict
-            # messages (~2 ms of CPU per call, a third of the client's cost at concurrency 32).
-            resp = await self._client.post(
-                "/chat/completions", cast_to=ChatCompletion, body=kwargs, options={"timeout": timeout}
-            )
-        except openai.APIStatusError as exc:
-            raise _status_error(exc.status_code, exc.message, exc.response.headers) from exc
-        except openai.APITimeoutError as exc:
-            raise CallError("timeout", str(exc)) from exc
-        except openai.APIConnectionError as exc:
-            raise CallError("connection", str(exc)) from exc
-        except (openai.APIResponseValidationError, ValueError) as exc:
-            raise CallError("bad_response", f"unreadable response: {exc}"[:500]) from exc
+        # The client's low-level post: same transport, auth, errors and response model as
+        # chat.completions.create, without its per-call recursive TypedDict transform of our plain-dict
+        # messages (~2 ms of CPU per call, a third of the client's cost at concurrency 32).
+        resp = await _openai_call(
+            self._client.post("/chat/completions", cast_to=ChatCompletion, body=kwargs, options={"timeout": timeout})
+        )
         if not getattr(resp, "choices", None):
             raise CallError("bad_response", "response has no choices")
         choice = resp.choices[0]
@@ -138,8 +131,50 @@ class OpenAIBackend:
         )
         return Reply(msg.content or "", resp.model or "", usage, choice.finish_reason or "", refusal)
 
+    async def edit_image(self, req: ImageEditRequest, timeout: float) -> Reply:
+        """One `images.edit` call (n=1): the answer's b64_json image comes back decoded in `Reply.images`.
+
+        A moderation block (HTTP 400, `moderation_blocked`) is a refusal, not an error: it is final, not retried.
+        """
+        import base64
+        import binascii
+
+        try:
+            resp = await _openai_call(self._client.images.edit(**openai_edit_params(req, self.model), timeout=timeout))
+        except CallError as exc:
+            if exc.status == 400 and getattr(exc.__cause__, "code", None) == "moderation_blocked":
+                return Reply("", "", Usage(), "moderation_blocked", f"moderation_blocked: {exc}"[:500])
+            raise
+        data = getattr(resp, "data", None) or []
+        b64 = getattr(data[0], "b64_json", None) if data else None
+        if not b64:
+            raise CallError("bad_response", "response has no b64_json image")
+        try:
+            image = base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise CallError("bad_response", f"b64_json is not base64: {exc}"[:500]) from exc
+        used = getattr(resp, "usage", None)
+        usage = Usage(getattr(used, "input_tokens", 0) or 0, getattr(used, "output_tokens", 0) or 0)
+        return Reply("", "", usage, "", None, (image,))
+
     async def aclose(self) -> None:
         await self._client.close()
+
+
+async def _openai_call(call: Any) -> Any:
+    """Await one official-client call, its exceptions turned into classified CallErrors for the retry loop."""
+    import openai
+
+    try:
+        return await call
+    except openai.APIStatusError as exc:
+        raise _status_error(exc.status_code, exc.message, exc.response.headers) from exc
+    except openai.APITimeoutError as exc:
+        raise CallError("timeout", str(exc)) from exc
+    except openai.APIConnectionError as exc:
+        raise CallError("connection", str(exc)) from exc
+    except (openai.APIResponseValidationError, ValueError) as exc:
+        raise CallError("bad_response", f"unreadable response: {exc}"[:500]) from exc
 
 
 _BLOCKED = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"})

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from mirabench.cache import Cache, cache_key
 from mirabench.judge.accounting import Ledger, Usage
 from mirabench.judge.backends import Backend, CallError, GeminiBackend, OpenAIBackend, Reply
+from mirabench.judge.edits import ImageEditRequest
 from mirabench.judge.limiter import AdaptiveLimiter
 from mirabench.judge.messages import ChatRequest
 
@@ -157,6 +158,20 @@ class JudgeClient:
     def chat(self, request: ChatRequest) -> ChatResult:
         return self.chat_many([request])[0]
 
+    def edit_many(self, requests: Sequence[ImageEditRequest]) -> list[ChatResult]:
+        """Image edits (provider "openai"), concurrent like `chat_many`; the image is `result.images[0]`.
+
+        Same retries, limiter, timeout, budget and ledger as chat, but never cached: the edits API takes no
+        seed, so a repeated request is a new sample and is always sent.
+        """
+        if not requests:
+            return []
+        if self._backend is None and self.config.provider != "openai":
+            raise ValueError(f"image edits go through provider 'openai', not {self.config.provider!r}")
+        loop = self._ensure_loop()
+        future: Future[list[ChatResult]] = asyncio.run_coroutine_threadsafe(self._gather(requests), loop)
+        return future.result()
+
     def submit(self, request: ChatRequest) -> Future[ChatResult]:
         """Start one call now and return at once (pipelining: send while the next request is being built)."""
         if self.config.provider == "local":
@@ -218,7 +233,7 @@ class JudgeClient:
             return GeminiBackend(c.model, c.base_url, c.api_version)
         raise ValueError(f"unknown provider {c.provider!r}")
 
-    async def _gather(self, requests: Sequence[ChatRequest]) -> list[ChatResult]:
+    async def _gather(self, requests: Sequence[ChatRequest | ImageEditRequest]) -> list[ChatResult]:
         return list(await asyncio.gather(*(self._one(r) for r in requests)))
 
     def _budget_left(self) -> bool:
@@ -227,8 +242,8 @@ class JudgeClient:
             return False
         return not (c.max_cost_usd is not None and self.ledger.cost_usd >= c.max_cost_usd)
 
-    async def _one(self, req: ChatRequest) -> ChatResult:
-        hit = self._cache_get(req)
+    async def _one(self, req: ChatRequest | ImageEditRequest) -> ChatResult:
+        hit = self._cache_get(req) if isinstance(req, ChatRequest) else None  # edits: never cached
         if hit is not None:
             self.ledger.finished("ok", cached=True)
             return hit
@@ -243,10 +258,13 @@ class JudgeClient:
             self._limiter = AdaptiveLimiter(c.max_concurrency, c.min_concurrency, threshold=c.backoff_threshold)
         result = await self._attempts(req, self._backend, self._limiter)
         self.ledger.finished(result.status)
-        self._cache_put(req, result)
+        if isinstance(req, ChatRequest):
+            self._cache_put(req, result)
         return result
 
-    async def _attempts(self, req: ChatRequest, backend: Backend, limiter: AdaptiveLimiter) -> ChatResult:
+    async def _attempts(
+        self, req: ChatRequest | ImageEditRequest, backend: Backend, limiter: AdaptiveLimiter
+    ) -> ChatResult:
         c = self.config
         last = ""
         for attempt in range(1, c.max_attempts + 1):
@@ -258,7 +276,7 @@ class JudgeClient:
             err: CallError | None = None
             reply: Reply | None = None
             try:
-                reply = await _within(backend.send(req, c.timeout_s), c.timeout_s + 1.0)
+                reply = await _within(_send(backend, req, c.timeout_s), c.timeout_s + 1.0)
             except CallError as exc:
                 err = exc
             except asyncio.TimeoutError:
@@ -335,6 +353,16 @@ class JudgeClient:
                 self._cache_put(requests[i], res)
                 out[i] = res
         return [r for r in out if r is not None]
+
+
+def _send(backend: Backend, req: ChatRequest | ImageEditRequest, timeout: float) -> Any:
+    """The backend call for a request's kind (a coroutine); a backend without image edits fails the call."""
+    if isinstance(req, ChatRequest):
+        return backend.send(req, timeout)
+    edit = getattr(backend, "edit_image", None)
+    if edit is None:
+        raise CallError("client", f"{type(backend).__name__} has no image-edit call")
+    return edit(req, timeout)
 
 
 async def _within(coro: Any, seconds: float) -> Any:

@@ -17,6 +17,9 @@ from mirabench.plugins import Options, Suite
 from mirabench.registry import suites
 from mirabench.types import Sample
 
+MAX_INSTRUCTION_CHARS = 4096
+"""Longer instructions are refused as rows: no benchmark instruction is near this, a pasted file is."""
+
 
 class JsonlOptions(Options):
     path: Path
@@ -63,6 +66,11 @@ def row_sample(raw: bytes, line: int, root: Path, suite: str) -> Sample:
     missing = [k for k in ("image", "instruction") if not isinstance(row.get(k), str) or not row.get(k)]
     if missing:
         return _bad(sid, suite, f"{where} (id {sid!r}): missing or non-text field(s) {', '.join(missing)}")
+    if len(row["instruction"]) > MAX_INSTRUCTION_CHARS:  # a pasted file, not an instruction: never bill a judge for it
+        n_chars = len(row["instruction"])
+        return _bad(
+            sid, suite, f"{where} (id {sid!r}): instruction is {n_chars} characters, over {MAX_INSTRUCTION_CHARS}"
+        )
     image = (root / row["image"]).resolve()
     if not image.is_relative_to(root):
         return _bad(sid, suite, f"{where} (id {sid!r}): image path {row['image']!r} leaves the data root {root}")

@@ -1,4 +1,4 @@
-"""A fake OpenAI + Gemini HTTP server on 127.0.0.1 for offline tests and benchmarks (stdlib only).
+"""A fake OpenAI + Gemini HTTP server on 127.0.0.1 for offline tests and benchmarks (stdlib, plus Pillow for edits).
 
     with FakeAPIServer.running(answer=lambda text, body: '{"score": [7, 8]}') as server:
         os.environ["OPENAI_BASE_URL"] = server.openai_url        # http://127.0.0.1:PORT/v1
@@ -6,12 +6,17 @@
         ...
         server.requests      # every request received: path, provider, model, body (parsed), headers
 
-Endpoints: POST /v1/chat/completions, POST /v1[beta]/models/{model}:generateContent.
+Endpoints: POST /v1/chat/completions, POST /v1[beta]/models/{model}:generateContent, and POST /v1/images/edits
+(multipart form as the openai client sends it; logged as provider "openai-images", body = the form fields with
+each file as {"filename", "content_type", "data": bytes}; answers `edit_image(input, body)` as b64_json PNG: by
+default the input inverted, at `size` when that is WxH, else at twice the input size).
 
 Fault injection, three ways:
 - a marker in the request text, `FAULT:<kind>x<n>` (kinds: 400, 429, 500, 503, hang, malformed, noscore,
   refusal, empty): the first n arrivals of that exact request body fail that way, later ones succeed. Counting per body
-  keeps it deterministic under any concurrency;
+  keeps it deterministic under any concurrency (a multipart body counts by its fields and file hashes, not its
+  random boundary). Image edits: `refusal` is a 400 `moderation_blocked`, `noscore` a b64_json that is no image,
+  `empty` an answer without images;
 - `rate_429`: a seeded random share of all requests gets 429 (with `retry_after`);
 - `max_in_flight`: requests beyond that many at once get 429 (a real rate limit).
 `latency_s` delays every answer; `hang_s` is how long a `hang` fault sleeps before answering.
@@ -182,13 +187,20 @@ class FakeAPIServer:
 
     def _handle(self, h: BaseHTTPRequestHandler, raw: bytes) -> None:
         path = h.path.split("?")[0]
+        digest = hashlib.sha256(raw).hexdigest()
         try:
-            body = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
-            self._error(h, 400, "request body is not JSON")
+            if path == "/v1/images/edits":
+                body, digest = _multipart(h.headers.get("Content-Type", ""), raw)
+            else:
+                body = json.loads(raw or b"{}")
+        except (json.JSONDecodeError, ValueError) as exc:
+            self._error(h, 400, f"unreadable request body: {exc}")
             return
         gem = re.match(r"^/(v1|v1beta|v1alpha)/models/([^:/]+):generateContent$", path)
-        if path == "/v1/chat/completions":
+        if path == "/v1/images/edits":
+            provider, model = "openai-images", str(body.get("model", ""))
+            text, n_images = str(body.get("prompt", "")), sum(isinstance(v, dict) for v in body.values())
+        elif path == "/v1/chat/completions":
             provider, model = "openai", str(body.get("model", ""))
             text, n_images = _openai_text(body)
         elif gem:
@@ -197,7 +209,6 @@ class FakeAPIServer:
         else:
             self._error(h, 404, f"no such endpoint {path}")
             return
-        digest = hashlib.sha256(raw).hexdigest()
         fault = ""
         with self._lock:
             self._seen[digest] += 1
@@ -233,6 +244,9 @@ class FakeAPIServer:
             return
         if fault == "hang":
             time.sleep(self.hang_s)
+        if provider == "openai-images":
+            self._respond_edit(h, body, fault)
+            return
         if fault == "malformed":
             self._send(h, 200, b'{"choices": [{"message": {"content": "trunc')
             return
@@ -274,6 +288,69 @@ class FakeAPIServer:
                 "responseId": "fake",
             }
         self._send(h, 200, json.dumps(payload).encode())
+
+    def edit_image(self, image: Any, body: dict[str, Any]) -> Any:
+        """The fake edit (PIL in, PIL out): the input inverted, at `size` when WxH, else at twice its size."""
+        from PIL import ImageOps
+
+        size = re.fullmatch(r"(\d+)x(\d+)", str(body.get("size", "")))
+        out = ImageOps.invert(image.convert("RGB"))
+        return out.resize((int(size[1]), int(size[2])) if size else (image.width * 2, image.height * 2))
+
+    def _respond_edit(self, h: BaseHTTPRequestHandler, body: dict[str, Any], fault: str) -> None:
+        import base64
+        import io
+
+        from PIL import Image
+
+        if fault == "refusal":
+            error = {"message": "Your request was rejected by the safety system.", "code": "moderation_blocked"}
+            self._send(h, 400, json.dumps({"error": {**error, "type": "image_generation_user_error"}}).encode())
+            return
+        if fault == "malformed":
+            self._send(h, 200, b'{"created": 1, "data": [{"b64_json": "iVBORw0')
+            return
+        files = [v for v in body.values() if isinstance(v, dict)]
+        if not files:
+            self._error(h, 400, "no image file in the form")
+            return
+        if fault == "noscore":
+            data = [{"b64_json": base64.b64encode(b"this is not an image").decode()}]
+        elif fault == "empty":
+            data = []
+        else:
+            buf = io.BytesIO()
+            self.edit_image(Image.open(io.BytesIO(files[0]["data"])), body).save(buf, "PNG")
+            data = [{"b64_json": base64.b64encode(buf.getvalue()).decode()}]
+        usage_in = max(1, len(str(body.get("prompt", ""))) // 4) + 258 * len(files)
+        usage_out = 1056 * len(data)
+        usage = {"input_tokens": usage_in, "output_tokens": usage_out, "total_tokens": usage_in + usage_out}
+        payload = {"created": int(time.time()), "data": data, "usage": usage}
+        self._send(h, 200, json.dumps(payload).encode())
+
+
+def _multipart(content_type: str, raw: bytes) -> tuple[dict[str, Any], str]:
+    """Form fields of a multipart/form-data body (files as dicts), and a digest of them that ignores the boundary."""
+    from email import policy
+    from email.parser import BytesParser
+
+    if not content_type.startswith("multipart/form-data"):
+        raise ValueError(f"expected multipart/form-data, got {content_type!r}")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    msg = BytesParser(policy=policy.HTTP).parsebytes(head + raw)
+    fields: dict[str, Any] = {}
+    canonical: dict[str, Any] = {}
+    for part in msg.iter_parts():
+        name = str(part.get_param("name", header="content-disposition"))
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            fields[name] = {"filename": part.get_filename(), "content_type": part.get_content_type(), "data": data}
+            canonical[name] = hashlib.sha256(data).hexdigest()
+        else:
+            fields[name] = canonical[name] = data.decode()
+    if not fields:
+        raise ValueError("empty multipart form")
+    return fields, hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 def _openai_text(body: dict[str, Any]) -> tuple[str, int]:
