@@ -146,6 +146,7 @@ def score(
     metrics: Annotated[str, typer.Option(help="comma-separated metrics to add")] = "",
     set_: Annotated[list[str] | None, typer.Option("--set", help="metric options, e.g. metrics.NAME.key=v")] = None,
     budget_curve: Annotated[bool | None, typer.Option(help="also score every budget")] = None,
+    retry_failed: Annotated[bool, typer.Option(help="ask again where a judgement ended in an API error")] = False,
 ) -> None:
     """Score a run's saved images with (more) metrics; never runs an agent or editor."""
     from mirabench.runner import score_run
@@ -153,7 +154,7 @@ def score(
     sets = apply_sets({}, set_ or []).get("metric_options", {})
     bar, update = _progress()
     with bar:
-        result = score_run(run_dir, [m for m in metrics.split(",") if m], sets, budget_curve, update)
+        result = score_run(run_dir, [m for m in metrics.split(",") if m], sets, budget_curve, update, retry_failed)
     _print_summary(result.summary, result.run_dir)
 
 

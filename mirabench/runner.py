@@ -27,7 +27,7 @@ from mirabench.registry import PluginError, agents, editors, metrics, suites
 from mirabench.scoring import ScoreJob, Scorer, score_now
 from mirabench.spec import RunSpec, SpecError
 from mirabench.store import RunStore, SampleRecord
-from mirabench.types import Sample
+from mirabench.types import Sample, ScoreStatus
 
 __all__ = ["RunError", "RunResult", "default_run_dir", "load_samples", "resolve", "run", "score_run"]
 
@@ -309,10 +309,22 @@ def _edit_and_score(
     return stats, scorer.judgements, backends
 
 
+RETRYABLE = (ScoreStatus.API_ERROR, ScoreStatus.ERROR)
+"""Failures a later attempt may not repeat (a service that was down, a backend that crashed)."""
+
+
 def _score_missing(
-    store: RunStore, samples: list[Sample], built: list[Metric], spec: RunSpec, progress: Progress | None
+    store: RunStore,
+    samples: list[Sample],
+    built: list[Metric],
+    spec: RunSpec,
+    progress: Progress | None,
+    retry_failed: bool = False,
 ) -> int:
-    """Score every (sample, image) a summary needs and the store lacks: finals, and budget cuts if asked."""
+    """Score every (sample, image) a summary needs and the store lacks: finals, and budget cuts if asked.
+
+    A recorded failure counts as scored (resuming never re-bills a judge silently) unless `retry_failed`, which
+    asks again for judgements that ended in an API or backend error."""
     by_id = {s.id: s for s in samples}
     scores = store.scores()
     budgets: list[int | None] = [None, *(k for k in spec.curve_budgets() if k < spec.max_steps)]
@@ -325,7 +337,9 @@ def _score_missing(
                 continue
             for k in budgets:
                 img = final_image(rec, k)
-                if img and not all(c in scores.get((rec.id, img), {}) for c in keys):
+                got = scores.get((rec.id, img), {}) if img else {}
+                done = all(c in got and not (retry_failed and got[c].status in RETRYABLE) for c in keys)
+                if img and not done:
                     wanted[(rec.id, img)] = rec
         items = list(wanted.items())
         for start in range(0, len(items), 64):
@@ -346,8 +360,9 @@ def score_run(
     metric_sets: dict[str, dict[str, Any]] | None = None,
     budget_curve: bool | None = None,
     progress: Progress | None = None,
+    retry_failed: bool = False,
 ) -> RunResult:
-    """Add metrics to a finished run: scores its saved images, never calls an agent or editor."""
+    """Add metrics to a finished run (or retry failed judgements): scores saved images, never edits."""
     manifest = read_manifest(run_dir)
     if manifest is None:
         raise RunError(f"{run_dir} is not a mirabench run (no run.json)")
@@ -368,7 +383,7 @@ def score_run(
     store = RunStore(run_dir)
     try:
         built = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
-        judgements = _score_missing(store, samples, built, spec, progress)
+        judgements = _score_missing(store, samples, built, spec, progress, retry_failed)
         summary = _finish_scoring(store, spec, manifest["config_hash"], built, manifest)
     finally:
         store.close()

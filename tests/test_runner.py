@@ -209,3 +209,13 @@ def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, monkeypatc
     assert rows(tmp_path / "r") == rows(reference.run_dir)
     assert resumed.summary == reference.summary
     assert sqlite3.connect(tmp_path / "r" / "store.sqlite").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_failed_judgements_are_kept_on_resume_and_retried_on_request(tmp_path: Path) -> None:
+    run(toy_spec(metric_options={"grey": {"fail_ids": ["toy-000"]}}), tmp_path / "r")
+    reset_calls()
+    kept = score_run(tmp_path / "r", [], {"grey": {"fail_ids": []}})
+    assert CALLS["score_items"] == 0 and kept.summary["metrics"]["grey-hit"]["n_failed"] == 1
+    retried = score_run(tmp_path / "r", [], {"grey": {"fail_ids": []}}, retry_failed=True)
+    assert CALLS["score_items"] == 1 and CALLS["edit_items"] == 0  # only the failed judgement was asked again
+    assert retried.summary["metrics"]["grey-hit"]["n_ok"] == 6 and retried.summary["metrics"]["grey-hit"]["mean"] == 10
