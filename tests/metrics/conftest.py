@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from fakes import FakeAPIServer
+from judge_env import OPENAI_KEY
 
 SNAPSHOTS = {"gpt-4.1-2025-04-14": "gpt-4.1-2025-04-14", "gemini-2.5-flash": "gemini-2.5-flash-001"}
-OPENAI_KEY = "sk-test-never-written-anywhere"
 
 
 @pytest.fixture

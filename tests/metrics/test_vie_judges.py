@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import OPENAI_KEY
 from fakes import FakeAPIServer
+from judge_env import OPENAI_KEY
 from PIL import Image
 
 from mirabench.judge.viescore import load_prompts, parse_scores

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from mirabench.prompts import Part
 from mirabench.testing import build_tiny
 
 
@@ -42,27 +41,3 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
             return built[key]
 
     yield Lazy()
-
-
-class ScriptedChat:
-    """A chat backend that answers from a script: a callable of the prompt, or a list of texts in turn."""
-
-    def __init__(self, answer: object) -> None:
-        self.answer = answer
-        self.prompts: list[Sequence[Part]] = []
-        self.calls = 0
-
-    def generate(self, prompts: Sequence[Sequence[Part]]) -> list[str]:
-        self.calls += 1
-        out = []
-        for p in prompts:
-            self.prompts.append(p)
-            if callable(self.answer):
-                out.append(str(self.answer(p)))
-            else:
-                assert isinstance(self.answer, list)
-                out.append(self.answer.pop(0))
-        return out
-
-    def close(self) -> None:
-        pass

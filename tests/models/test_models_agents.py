@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ScriptedChat
 from PIL import Image
+from scripted_chat import ScriptedChat
 
 from mirabench.agents.editthinker import EditThinker, decide
 from mirabench.agents.mira import Mira7B

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import IMGEDIT_ROWS
+from layouts import IMGEDIT_ROWS
 
 from mirabench.registry import suites
 from mirabench.runner import RunError, run

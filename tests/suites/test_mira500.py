@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import MB_TURNS
+from layouts import MB_TURNS
 from typer.testing import CliRunner
 
 from mirabench.cli import app
