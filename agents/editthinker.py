@@ -11,6 +11,7 @@ answer ends the sample with stop reason `error` and the raw text.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
@@ -67,7 +68,7 @@ def decide(text: str, state: AgentState, semantic_stop: float, quality_stop: flo
     return Edit(reply.answer.strip(), critique, text)
 
 
-class ThinkerAgent(Agent):
+class ThinkerAgent(Agent, ABC):
     """The Think-while-Edit loop around any chat backend (subclasses pick the backend)."""
 
     version = "1"
@@ -80,8 +81,9 @@ class ThinkerAgent(Agent):
         self.template = load_template(EDITTHINKER_TEMPLATE, self.options)
         self.chat = self.make_chat()
 
+    @abstractmethod
     def make_chat(self) -> ChatBackend:
-        raise NotImplementedError
+        """The model that thinks: a local VLM (`editthinker`) or an API model (`gpt-thinker`)."""
 
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "template": self.template.identity()}

@@ -7,6 +7,7 @@ request's error string (the scheduler records it as the sample's editor error; t
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
@@ -41,7 +42,7 @@ class ApiEditorOptions(Options):
         return self
 
 
-class ApiEditor(Editor):
+class ApiEditor(Editor, ABC):
     """An editor behind an API: no seeds, so never cached (`deterministic = False`)."""
 
     deterministic = False
@@ -75,9 +76,9 @@ class ApiEditor(Editor):
             return {}
         return {opts.model: (opts.price_in_per_m or 0.0, opts.price_out_per_m or 0.0)}
 
+    @abstractmethod
     def send(self, requests: Sequence[EditRequest]) -> list[Any]:
         """One judge-client call per request, all sent concurrently; results in request order."""
-        raise NotImplementedError(f"{type(self).__name__} must say what it sends")
 
     def edit(self, request: EditRequest) -> Image.Image:
         out = self.edit_batch([request])[0]

@@ -35,58 +35,20 @@ def test_main_command_with_unbuilt_plugins_explains_instead_of_crashing(tmp_path
         assert name in res.stderr
 
 
+TOY = ("run", "--suite", "toy", "--editor", "toy", "--metrics", "grey")
+
+
 def test_unknown_plugin_and_bad_set_value(tmp_path: Path) -> None:
-    res = mirabench("run", "--suite", "toy", "--agent", "countr", "--editor", "toy", "--metrics", "grey", cwd=tmp_path)
+    res = mirabench(*TOY, "--agent", "countr", cwd=tmp_path)
     assert res.returncode == 2 and "Did you mean 'counter'" in res.stderr and "Traceback" not in res.stderr
-    res = mirabench(
-        "run",
-        "--suite",
-        "toy",
-        "--agent",
-        "counter",
-        "--editor",
-        "toy",
-        "--metrics",
-        "grey",
-        "--set",
-        "suite.n=many",
-        cwd=tmp_path,
-    )
+    res = mirabench(*TOY, "--agent", "counter", "--set", "suite.n=many", cwd=tmp_path)
     assert res.returncode == 2 and "suite.n" in res.stderr and "many" in res.stderr
-    res = mirabench(
-        "run",
-        "--suite",
-        "toy",
-        "--agent",
-        "counter",
-        "--editor",
-        "toy",
-        "--metrics",
-        "grey",
-        "--set",
-        "max_steps=0",
-        cwd=tmp_path,
-    )
+    res = mirabench(*TOY, "--agent", "counter", "--set", "max_steps=0", cwd=tmp_path)
     assert res.returncode == 2 and "max_steps" in res.stderr
 
 
 def test_run_then_report_formats(tmp_path: Path) -> None:
-    res = mirabench(
-        "run",
-        "--suite",
-        "toy",
-        "--agent",
-        "counter",
-        "--editor",
-        "toy",
-        "--metrics",
-        "grey",
-        "--out",
-        "r",
-        "--set",
-        "suite.n=4",
-        cwd=tmp_path,
-    )
+    res = mirabench(*TOY, "--agent", "counter", "--out", "r", "--set", "suite.n=4", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "r" / "report.html").exists()
     res = mirabench("report", "r", "--format", "csv", cwd=tmp_path)
