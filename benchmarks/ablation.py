@@ -13,35 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
-from collections.abc import Sequence
 from pathlib import Path
 
-from PIL import Image
+from slowworld import SlowShapesEditor  # noqa: F401  (registers the shapes-slow editor and metric)
 
-from mirabench.editors.shapes import ShapesEditor
-from mirabench.metrics.shapes import ShapesMetric
-from mirabench.plugins import ScoreItem
-from mirabench.registry import editors, metrics
 from mirabench.spec import RunSpec
 from mirabench.studies.budget import BudgetStudy, step_budget
-from mirabench.types import EditRequest, Score
-
-LATENCY = {"editor": 0.0, "judge": 0.0}
-
-
-@editors.register("shapes-slow", description="benchmark only: the shapes editor plus a fixed latency per request")
-class SlowShapesEditor(ShapesEditor):
-    def edit_batch(self, requests: Sequence[EditRequest]) -> list[Image.Image]:
-        time.sleep(LATENCY["editor"] * len(requests))
-        return super().edit_batch(requests)
-
-
-@metrics.register("shapes-slow", description="benchmark only: the shapes metric plus a fixed latency per item")
-class SlowShapesMetric(ShapesMetric):
-    def score_batch(self, items: Sequence[ScoreItem]) -> list[dict[str, Score]]:
-        time.sleep(LATENCY["judge"] * len(items))
-        return super().score_batch(items)
 
 
 def main() -> None:
@@ -51,7 +28,6 @@ def main() -> None:
     parser.add_argument("--editor-ms", type=float, default=20.0)
     parser.add_argument("--judge-ms", type=float, default=10.0)
     args = parser.parse_args()
-    LATENCY.update(editor=args.editor_ms / 1000, judge=args.judge_ms / 1000)
     budgets = [int(b) for b in args.budgets.split(",")]
     spec = RunSpec(
         suite="shapes",
@@ -59,7 +35,8 @@ def main() -> None:
         editor="shapes-slow",
         metrics=["shapes-slow"],
         suite_options={"n": args.samples, "size": 128, "min_goals": 1, "max_goals": 5},
-        editor_options={"error_rate": 0.3},
+        editor_options={"error_rate": 0.3, "latency_ms": args.editor_ms},
+        metric_options={"shapes-slow": {"latency_ms": args.judge_ms}},
         seed=0,
     )
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,7 +24,7 @@ app = typer.Typer(
     help="Benchmark iterative image-editing agents.",
 )
 console = Console(stderr=True)
-USER_ERRORS = (PluginError, SpecError, FileNotFoundError, ValueError)
+USER_ERRORS = (PluginError, SpecError, FileNotFoundError, ValueError)  # ShardError is a ValueError
 app.add_typer(data_app, name="data")
 app.add_typer(study_app, name="study")
 app.command("import")(import_run)
@@ -112,9 +112,19 @@ def run(
     force_new: Annotated[bool, typer.Option(help="move a run with another config aside and start afresh")] = False,
     no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
     max_live: Annotated[int, typer.Option(help="samples in flight at once (bounds memory; 0 = all)")] = 256,
+    shard: Annotated[
+        str | None, typer.Option(help="RANK/WORLD: run one shard (default: from torchrun, accelerate or SLURM env)")
+    ] = None,
+    executor: Annotated[str, typer.Option(help="local, or ray: the shards as Ray tasks (extra [ray])")] = "local",
+    shards: Annotated[int, typer.Option(help="with --executor ray: number of shards (tasks)")] = 2,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster to join (default: a local Ray)")] = None,
+    gpus_per_shard: Annotated[float, typer.Option(help="with --executor ray: GPUs each shard reserves")] = 0.0,
 ) -> None:
-    """Run an agent x editor on a suite, score it and write the run directory (resumable)."""
+    """Run an agent x editor on a suite, score it and write the run directory (resumable).
+
+    Under torchrun / accelerate / SLURM each rank runs its own samples; the last rank to finish merges."""
     from mirabench.runner import run as run_spec
+    from mirabench.shard import Shard, pin_local_device, shard_from_env
 
     spec = _spec(
         config,
@@ -130,10 +140,44 @@ def run(
             "budget_curve": budget_curve or None,
         },
     )
-    bar, update = _progress()
-    with bar:
-        result = run_spec(spec, out, force_new=force_new, use_cache=not no_cache, max_live=max_live, progress=update)
-    _print_summary(result.summary, result.run_dir)
+    if executor == "ray":
+        from mirabench.ray_executor import run_on_ray
+        from mirabench.runner import default_run_dir
+
+        if shard or force_new:
+            raise typer.BadParameter("--executor ray makes its own shards: drop --shard/--force-new")
+        result = run_on_ray(
+            spec,
+            out or default_run_dir(spec),
+            shards=shards,
+            address=ray_address,
+            gpus_per_shard=gpus_per_shard,
+            use_cache=not no_cache,
+            max_live=max_live,
+        )
+    elif executor == "local":
+        this_shard = Shard.parse(shard) if shard else shard_from_env()
+        if this_shard is not None:
+            pin_local_device()
+        bar, update = _progress()
+        with bar:
+            result = run_spec(
+                spec,
+                out,
+                shard=this_shard,
+                force_new=force_new,
+                use_cache=not no_cache,
+                max_live=max_live,
+                progress=update,
+            )
+        if this_shard is not None and this_shard.world > 1:
+            merged = "merged all shards" if result.merged else "other ranks still running; the last one merges"
+            console.print(f"shard {this_shard.rank}/{this_shard.world} finished: {merged}")
+    else:
+        raise typer.BadParameter(f"--executor {executor!r}: choose local or ray")
+    _print_replaced(result.replaced)
+    if result.summary:
+        _print_summary(result.summary, result.run_dir)
     console.print(
         f"calls: agent {result.stats.agent_calls}, editor {result.stats.editor_calls} "
         f"(+{result.stats.editor_cache_hits} cached), judgements {result.judgements}"
@@ -155,6 +199,16 @@ def score(
     bar, update = _progress()
     with bar:
         result = score_run(run_dir, [m for m in metrics.split(",") if m], sets, budget_curve, update, retry_failed)
+    _print_replaced(result.replaced)
+    _print_summary(result.summary, result.run_dir)
+
+
+@app.command()
+def merge(run_dir: Annotated[Path, typer.Argument(help="a sharded run directory")]) -> None:
+    """Merge a sharded run's shard stores and write its outputs (idempotent; ranks do it themselves at the end)."""
+    from mirabench.runner import merge_run
+
+    result = merge_run(run_dir)
     _print_summary(result.summary, result.run_dir)
 
 
@@ -257,6 +311,11 @@ def serve_editor(
         server.server_close()
         editor.close()
         console.print(f"served {server.served} edits")
+
+
+def _print_replaced(replaced: dict[str, int]) -> None:
+    for name, n in replaced.items():
+        console.print(f"{name}: its options, version or prompts changed since its {n} scores were made; judged again")
 
 
 def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:

@@ -12,7 +12,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -21,6 +21,9 @@ try:  # optional fast encoder ([local] and [dev] extras); Pillow is the fallback
     import fpng as _fpng
 except ImportError:  # pragma: no cover - depends on the install
     _fpng = None
+
+if TYPE_CHECKING:
+    from mirabench.types import Sample
 
 __all__ = [
     "ImageLoadError",
@@ -31,6 +34,7 @@ __all__ = [
     "encode_png",
     "image_hash",
     "load_image",
+    "source_image",
 ]
 
 MAX_PIXELS = 64_000_000
@@ -70,6 +74,24 @@ def load_image(path: Path) -> Image.Image:
         raise ImageLoadError(f"image file is empty (0 bytes): {path}")
     with open(path, "rb") as fh:
         return _open(fh, str(path))
+
+
+def source_image(sample: Sample) -> Image.Image:
+    """A sample's source image I0 in RGB, whichever form its suite gave: a path (decoded safely here), a decoded
+    PIL image, or a zero-argument callable that renders or loads it only now (lazy suites keep memory flat).
+
+    Every reader of `Sample.image` (runner, importer, metrics, training) goes through this one function."""
+    if "row_error" in sample.extra:  # a suite row that could not be read: a per-sample failure, not a crash
+        raise ImageLoadError(str(sample.extra["row_error"]))
+    image = sample.image
+    if callable(image):
+        image = image()
+        if not isinstance(image, Image.Image):
+            got = type(image).__name__
+            raise ImageLoadError(f"sample {sample.id!r}: its image callable returned {got}, not a PIL image")
+    if isinstance(image, Image.Image):
+        return image if image.mode == "RGB" else image.convert("RGB")
+    return load_image(Path(image))
 
 
 def _open(fh: IO[bytes], label: str) -> Image.Image:

@@ -14,11 +14,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mirabench.aggregate import write_outputs
-from mirabench.images import ImageLoadError, atomic_write_bytes, encode_png, image_hash, load_image
+from mirabench.images import ImageLoadError, atomic_write_bytes, encode_png, image_hash, load_image, source_image
 from mirabench.manifest import environment, read_manifest, write_manifest
 from mirabench.plugins import Suite
 from mirabench.registry import agents, editors, suites
-from mirabench.runner import RunError, _source, load_samples, resolve
+from mirabench.runner import RunError, load_samples, resolve
 from mirabench.spec import build_spec
 from mirabench.store import RunStore
 from mirabench.types import Edit, Sample, Step, Stop, StopReason
@@ -139,7 +139,7 @@ def _import_one(store: RunStore, sample: Sample, path: Path, exists: bool) -> st
     if not exists:
         return f"no edited image at {path}"
     try:
-        source = _source(sample)
+        source = source_image(sample)
         edited = load_image(path)
     except ImageLoadError as exc:
         return f"sample {sample.id!r}: {exc}"

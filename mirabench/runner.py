@@ -15,21 +15,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from mirabench.aggregate import final_image, write_outputs
-from mirabench.cache import Cache
-from mirabench.images import ImageLoadError, image_hash, load_image
+from mirabench.cache import Cache, cache_key
+from mirabench.images import ImageLoadError, image_hash, source_image
 from mirabench.loop import Finished, LiveSample, LoopStats, Scheduler
 from mirabench.manifest import environment, read_manifest, write_manifest
-from mirabench.plugins import Column, Metric, Suite
+from mirabench.plugins import Metric, Suite
 from mirabench.registry import PluginError, agents, editors, metrics, suites
 from mirabench.scoring import ScoreJob, Scorer, score_now
+from mirabench.shard import (
+    LOCK_NAME,
+    Shard,
+    absorb_earlier,
+    clear_rank_info,
+    rank_infos,
+    run_lock,
+    shard_db,
+    write_rank_info,
+)
 from mirabench.spec import RunSpec, SpecError
-from mirabench.store import RunStore, SampleRecord
-from mirabench.types import Sample, ScoreStatus
+from mirabench.store import RETRYABLE, RunStore, SampleRecord
+from mirabench.types import Sample
 
-__all__ = ["RunError", "RunResult", "default_run_dir", "load_samples", "resolve", "run", "score_run"]
+__all__ = ["RunError", "RunResult", "default_run_dir", "load_samples", "merge_run", "resolve", "run", "score_run"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -45,6 +53,8 @@ class RunResult:
     stats: LoopStats = field(default_factory=LoopStats)
     resumed: bool = False
     judgements: int = 0
+    merged: bool = False
+    replaced: dict[str, int] = field(default_factory=dict)  # metric -> scores dropped: its config changed
 
 
 def resolve(spec: RunSpec) -> RunSpec:
@@ -108,25 +118,13 @@ def load_samples(suite: Suite, limit: int | None) -> list[Sample]:
     return out
 
 
-def _source(sample: Sample) -> Image.Image:
-    if "row_error" in sample.extra:
-        raise ImageLoadError(str(sample.extra["row_error"]))
-    if isinstance(sample.image, Image.Image):
-        return sample.image if sample.image.mode == "RGB" else sample.image.convert("RGB")
-    return load_image(Path(sample.image))
-
-
-def _columns(built: Sequence[Metric]) -> list[Column]:
-    return [c for m in built for c in m.columns]
-
-
 def _open_run_dir(run_dir: Path, spec: RunSpec, config_hash: str, force_new: bool) -> tuple[dict[str, Any], bool]:
     """Return the manifest to continue (and whether it is a resume), refusing foreign or mismatched dirs."""
     try:
         old = read_manifest(run_dir)
     except ValueError as exc:
         raise RunError(str(exc)) from None
-    if old is None and run_dir.exists() and any(run_dir.iterdir()):
+    if old is None and run_dir.exists() and any(p.name != LOCK_NAME for p in run_dir.iterdir()):
         raise RunError(f"{run_dir} exists, is not empty and is not a mirabench run (no run.json); choose another --out")
     if old is not None and old.get("config_hash") != config_hash:
         if not force_new:
@@ -147,13 +145,23 @@ def run(
     spec: RunSpec,
     out: Path | None = None,
     *,
+    shard: Shard | None = None,
     force_new: bool = False,
     use_cache: bool = True,
     max_live: int = 256,
+    max_pending: int | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Run (or resume) a spec into a run directory and return the summary."""
+    """Run (or resume) a spec into a run directory and return the summary.
+
+    With a `shard` of world size > 1 this process runs only its rank's samples into its own shard store; the
+    last rank to finish merges (its RunResult has `merged`), the others return an empty summary.
+    Memory is bounded by `max_live` (samples in flight) and `max_pending` (finished samples waiting for the
+    scorer; None = `scoring.PENDING_BATCHES` batches, 0 = unbounded), not by the suite's size."""
     spec = resolve(spec)
+    sharded = shard if shard is not None and shard.world > 1 else None
+    if sharded and force_new:
+        raise RunError("--force-new cannot be combined with sharding (every rank would move the run aside)")
     suite = suites.build(spec.suite, **spec.suite_options)
     agent_cls, editor_cls = agents.get(spec.agent), editors.get(spec.editor)
     identities = {
@@ -164,57 +172,69 @@ def run(
     }
     config_hash = spec.config_hash(identities)
     run_dir = Path(out) if out is not None else default_run_dir(spec)
-    manifest, resumed = _open_run_dir(run_dir, spec, config_hash, force_new)
-
-    samples = load_samples(suite, spec.limit)
-    store = RunStore(run_dir)
-    manifest.update(
-        {
-            "spec": spec.hashed(),
-            "metrics": spec.metrics,
-            "metric_options": spec.metric_options,
-            "budget_curve": spec.budget_curve,
-            "config_hash": config_hash,
-            "plugins": identities,
-            "environment": environment(),
-            "status": "running",
-        }
-    )
-    manifest.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    manifest.setdefault("attempts", 0)
-    manifest["attempts"] += 1
-    write_manifest(run_dir, manifest)
-    try:
-        store.add_samples((s.id, i, s.category, s.instruction) for i, s in enumerate(samples))
-        records = {r.id: r for r in store.records()}
-        todo = [s for s in samples if _needs_work(records[s.id])]
-        stats = LoopStats()
-        built_metrics = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
-        judgements = 0
-        if todo:
-            stats, judgements, backends = _edit_and_score(
-                spec, store, todo, records, built_metrics, use_cache, max_live, progress
-            )
-            for role, info in backends.items():  # API agents/editors: snapshots, tokens, cost (per attempt)
-                if info:
-                    manifest.setdefault("backend_info", {}).setdefault(role, []).append(info)
-        judgements += _score_missing(store, samples, built_metrics, spec, progress)
-        summary = _finish_scoring(store, spec, config_hash, built_metrics, manifest)
+    with run_lock(run_dir):
+        manifest, resumed = _open_run_dir(run_dir, spec, config_hash, force_new)
         manifest.update(
             {
-                "status": "complete" if summary["n_pending"] == 0 else "incomplete",
-                "ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "calls": {
-                    "agent": stats.agent_calls,
-                    "editor": stats.editor_calls,
-                    "editor_cache_hits": stats.editor_cache_hits,
-                    "judgements": judgements,
-                },
+                "spec": spec.hashed(),
+                "metrics": spec.metrics,
+                "metric_options": spec.metric_options,
+                "budget_curve": spec.budget_curve,
+                "config_hash": config_hash,
+                "plugins": identities,
+                "environment": environment(),
+                "status": "running",
             }
         )
+        manifest.setdefault("started", _now())
+        if sharded:
+            manifest["shards"] = {"world": sharded.world}
+            clear_rank_info(run_dir, sharded)
+        if not sharded or sharded.rank == 0:
+            manifest["attempts"] = manifest.get("attempts", 0) + 1
+        write_manifest(run_dir, manifest)
+
+    samples = load_samples(suite, spec.limit)
+    store = RunStore(run_dir, shard_db(run_dir, sharded), exclusive=False) if sharded else RunStore(run_dir)
+    try:
+        store.add_samples((s.id, i, s.category, s.instruction) for i, s in enumerate(samples))
+        built_metrics = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
+        replaced = store.use_metric_configs(_configs(built_metrics))
+        absorb_earlier(store, sharded)
+        mine = [s for i, s in enumerate(samples) if sharded is None or sharded.owns(i)]
+        records = {r.id: r for r in store.records()}
+        todo = [s for s in mine if _needs_work(records[s.id])]
+        stats = LoopStats()
+        judgements, backends = 0, dict[str, dict[str, Any]]()
+        if todo:
+            stats, judgements, backends = _edit_and_score(
+                spec, store, todo, records, built_metrics, use_cache, max_live, progress, max_pending
+            )
+        judgements += _score_missing(store, mine, built_metrics, spec, progress)
+        calls = {
+            "agent": stats.agent_calls,
+            "editor": stats.editor_calls,
+            "editor_cache_hits": stats.editor_cache_hits,
+            "judgements": judgements,
+        }
+        if sharded:
+            info = {"calls": calls, "backend_info": backends, "metric_info": _metric_info(built_metrics, None)}
+            _release(built_metrics)
+            store.close()
+            write_rank_info(run_dir, sharded, {**info, "ended": _now()})
+            merged = _merge_if_last(run_dir, sharded)
+            summary = merged.summary if merged else {}
+            return RunResult(run_dir, summary, stats, resumed, judgements, bool(merged), replaced)
+        for role, backend in backends.items():  # API agents/editors: snapshots, tokens, cost (per attempt)
+            if backend:
+                manifest.setdefault("backend_info", {}).setdefault(role, []).append(backend)
+        manifest["metric_info"] = _metric_info(built_metrics, manifest.get("metric_info"))
+        _release(built_metrics)
+        summary = _write_summary(store, spec, config_hash)
+        manifest.update({"status": _status(summary), "ended": _now(), "calls": calls})
         write_manifest(run_dir, manifest)
         _write_report(run_dir)
-        return RunResult(run_dir, summary, stats, resumed, judgements)
+        return RunResult(run_dir, summary, stats, resumed, judgements, replaced=replaced)
     except (OSError, sqlite3.OperationalError) as exc:
         if not _disk_full(exc):
             raise
@@ -224,6 +244,14 @@ def run(
         ) from None
     finally:
         store.close()
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _status(summary: dict[str, Any]) -> str:
+    return "complete" if summary["n_pending"] == 0 else "incomplete"
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -246,11 +274,12 @@ def _edit_and_score(
     use_cache: bool,
     max_live: int,
     progress: Progress | None,
+    max_pending: int | None = None,
 ) -> tuple[LoopStats, int, dict[str, dict[str, Any]]]:
     agent = agents.build(spec.agent, **spec.agent_options)
     editor = editors.build(spec.editor, **spec.editor_options)
     cache = Cache() if use_cache else None
-    scorer = Scorer(built_metrics, store)
+    scorer = Scorer(built_metrics, store, max_pending=max_pending)  # bounded: the scheduler waits for slow judges
     total, done = len(todo), 0
 
     def finished(batch: list[Finished]) -> None:
@@ -266,7 +295,7 @@ def _edit_and_score(
         for sample in todo:
             rec = records[sample.id]
             try:
-                source = _source(sample)
+                source = source_image(sample)
             except ImageLoadError as exc:
                 store.fail_sample(sample.id, f"sample {sample.id!r}: {exc}")
                 wave(0, 1)
@@ -307,10 +336,6 @@ def _edit_and_score(
         if cache is not None:
             cache.close()
     return stats, scorer.judgements, backends
-
-
-RETRYABLE = (ScoreStatus.API_ERROR, ScoreStatus.ERROR)
-"""Failures a later attempt may not repeat (a service that was down, a backend that crashed)."""
 
 
 def _score_missing(
@@ -354,6 +379,28 @@ def _score_missing(
     return judgements
 
 
+def _manifest_spec(manifest: dict[str, Any], **changes: Any) -> RunSpec:
+    """The run's resolved spec as run.json records it, with metric-side changes (metrics are not hashed)."""
+    data = {
+        **manifest["spec"],
+        "metrics": manifest.get("metrics", []),
+        "metric_options": manifest.get("metric_options", {}),
+        "budget_curve": manifest.get("budget_curve", False),
+        **changes,
+    }
+    try:
+        return resolve(RunSpec(**data))
+    except (SpecError, ValueError) as exc:
+        raise RunError(str(exc)) from None
+
+
+def _read_run(run_dir: Path) -> dict[str, Any]:
+    manifest = read_manifest(run_dir)
+    if manifest is None:
+        raise RunError(f"{run_dir} is not a mirabench run (no run.json)")
+    return manifest
+
+
 def score_run(
     run_dir: Path,
     metric_names: Sequence[str],
@@ -363,40 +410,81 @@ def score_run(
     retry_failed: bool = False,
 ) -> RunResult:
     """Add metrics to a finished run (or retry failed judgements): scores saved images, never edits."""
-    manifest = read_manifest(run_dir)
-    if manifest is None:
-        raise RunError(f"{run_dir} is not a mirabench run (no run.json)")
-    names = list(dict.fromkeys([*manifest.get("metrics", []), *metric_names]))
-    options = {**manifest.get("metric_options", {}), **(metric_sets or {})}
-    data = {
-        **manifest["spec"],
-        "metrics": names,
-        "metric_options": options,
-        "budget_curve": manifest.get("budget_curve", False) if budget_curve is None else budget_curve,
+    manifest = _read_run(run_dir)
+    changes: dict[str, Any] = {
+        "metrics": list(dict.fromkeys([*manifest.get("metrics", []), *metric_names])),
+        "metric_options": {**manifest.get("metric_options", {}), **(metric_sets or {})},
     }
-    try:
-        spec = resolve(RunSpec(**data))
-    except (SpecError, ValueError) as exc:
-        raise RunError(str(exc)) from None
+    if budget_curve is not None:
+        changes["budget_curve"] = budget_curve
+    spec = _manifest_spec(manifest, **changes)
     suite = suites.build(spec.suite, **spec.suite_options)
     samples = load_samples(suite, spec.limit)
     store = RunStore(run_dir)
     try:
         built = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
+        replaced = store.use_metric_configs(_configs(built))
+        absorb_earlier(store, None)
         judgements = _score_missing(store, samples, built, spec, progress, retry_failed)
-        summary = _finish_scoring(store, spec, manifest["config_hash"], built, manifest)
+        manifest["metric_info"] = _metric_info(built, manifest.get("metric_info"))
+        _release(built)
+        summary = _write_summary(store, spec, manifest["config_hash"])
     finally:
         store.close()
     manifest.update({"metrics": spec.metrics, "metric_options": spec.metric_options, "budget_curve": spec.budget_curve})
     write_manifest(run_dir, manifest)
     _write_report(run_dir)
-    return RunResult(run_dir, summary, judgements=judgements)
+    return RunResult(run_dir, summary, judgements=judgements, replaced=replaced)
 
 
-def _finish_scoring(
-    store: RunStore, spec: RunSpec, config_hash: str, built: Sequence[Metric], manifest: dict[str, Any]
-) -> dict[str, Any]:
-    """Write samples.jsonl and summary.json, record what the metrics report about themselves, release them."""
+def merge_run(run_dir: Path, world: int | None = None) -> RunResult:
+    """Merge a sharded run's shard stores into its store and write samples.jsonl, summary.json, the report.
+
+    Idempotent and safe while ranks still run (it then merges what is committed so far). `world` selects which
+    ranks' closing records feed run.json's call counts; default: the last sharded attempt's."""
+    with run_lock(run_dir):
+        manifest = _read_run(run_dir)
+        spec = _manifest_spec(manifest)
+        world = world or manifest.get("shards", {}).get("world") or 1
+        ranks = rank_infos(run_dir, world)
+        if ranks:
+            manifest["metric_info"] = {**manifest.get("metric_info", {}), **ranks[min(ranks)]["metric_info"]}
+        identities = {m: i["identity"] for m, i in manifest.get("metric_info", {}).items() if m in spec.metrics}
+        store = RunStore(run_dir, exclusive=False)
+        try:
+            store.use_metric_configs({m: cache_key(ident) for m, ident in identities.items()})
+            absorb_earlier(store, None)
+            summary = _write_summary(store, spec, manifest["config_hash"])
+        finally:
+            store.close()
+        calls: dict[str, int] = {}
+        for info in ranks.values():
+            for key, n in info["calls"].items():
+                calls[key] = calls.get(key, 0) + n
+            for role, backend in info["backend_info"].items():
+                if backend:
+                    manifest.setdefault("backend_info", {}).setdefault(role, []).append(backend)
+        manifest["shards"] = {"world": world, "ranks_finished": sorted(ranks), "ranks": ranks}
+        manifest.update({"status": _status(summary), "ended": _now(), "calls": calls})
+        write_manifest(run_dir, manifest)
+    _write_report(run_dir)
+    stats = LoopStats(
+        agent_calls=calls.get("agent", 0),
+        editor_calls=calls.get("editor", 0),
+        editor_cache_hits=calls.get("editor_cache_hits", 0),
+    )
+    return RunResult(run_dir, summary, stats, judgements=calls.get("judgements", 0), merged=True)
+
+
+def _merge_if_last(run_dir: Path, shard: Shard) -> RunResult | None:
+    """The last rank to finish merges; an early merge (a stale closing record) is harmless: it is redone."""
+    if len(rank_infos(run_dir, shard.world)) < shard.world:
+        return None
+    return merge_run(run_dir, shard.world)
+
+
+def _write_summary(store: RunStore, spec: RunSpec, config_hash: str) -> dict[str, Any]:
+    """samples.jsonl and summary.json from the store (columns come from the metric classes: nothing is built)."""
     header = {
         "suite": spec.suite,
         "agent": spec.agent,
@@ -405,11 +493,18 @@ def _finish_scoring(
         "max_steps": spec.max_steps,
         "metrics_run": spec.metrics,
     }
-    summary = write_outputs(store, _columns(built), header, spec.curve_budgets())
-    manifest["metric_info"] = _metric_info(built, manifest.get("metric_info"))
+    columns = [c for name in spec.metrics for c in metrics.get(name).columns]
+    return write_outputs(store, columns, header, spec.curve_budgets())
+
+
+def _configs(built: Sequence[Metric]) -> dict[str, str]:
+    """Each metric's identity digest: what its stored scores were made with."""
+    return {m.name: cache_key(m.identity()) for m in built}
+
+
+def _release(built: Sequence[Metric]) -> None:
     for m in built:
         m.close()
-    return summary
 
 
 def _metric_info(built: Sequence[Metric], before: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """Scoring of final (and budget-cut) images, on a background thread so it overlaps with editing.
 
+The thread is fed through a bounded queue (backpressure): memory stays flat however many samples a run has,
+because the scheduler waits when judges lag instead of piling finished images up.
+
 Scores are keyed by (sample, image hash, column): an image is judged once, whichever budget or re-score asks
 for it. A metric that raises never becomes a number: its items get `Score(None, status=error)`.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +20,10 @@ from mirabench.plugins import Metric, ScoreItem
 from mirabench.store import RunStore
 from mirabench.types import Sample, Score, ScoreStatus
 
-__all__ = ["ScoreJob", "Scorer", "score_now"]
+__all__ = ["PENDING_BATCHES", "ScoreJob", "Scorer", "score_now"]
+
+PENDING_BATCHES = 2
+"""Default bound of the scorer's queue, in batches: enough to keep the worker busy while a wave hands over more."""
 
 
 @dataclass(frozen=True)
@@ -63,48 +69,69 @@ def _score_metric(metric: Metric, items: list[ScoreItem]) -> list[dict[str, Scor
 
 
 class Scorer:
-    """A single background worker fed by the scheduler; `join()` waits for everything submitted."""
+    """A single background worker fed by the scheduler; `join()` waits for everything submitted.
 
-    def __init__(self, metrics: Sequence[Metric], store: RunStore, batch_size: int = 32) -> None:
+    Its queue is bounded (`max_pending` jobs; 0 = unbounded): when judges are slower than editing, `submit` blocks
+    and the scheduler waits, instead of finished images piling up in memory. A worker that died (a store error)
+    wakes any blocked `submit`, which then raises the worker's own error rather than waiting forever.
+    Metrics run on this thread, so local GPU metrics overlap the editor's waves; give them their own device with
+    their `device` option (`--set metrics.arniqa.device=cuda:1`) to keep them off the editor's GPU.
+    """
+
+    def __init__(
+        self, metrics: Sequence[Metric], store: RunStore, batch_size: int = 32, max_pending: int | None = None
+    ) -> None:
         self.metrics = list(metrics)
         self.store = store
         self.batch_size = batch_size
+        self.max_pending = PENDING_BATCHES * batch_size if max_pending is None else max_pending
         self.judgements = 0
-        self._queue: queue.Queue[ScoreJob | None] = queue.Queue()
+        self._pending: deque[ScoreJob] = deque()
+        self._closed = False
         self._error: BaseException | None = None
+        self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._work, name="scorer", daemon=True)
         self._thread.start()
 
+    @property
+    def pending(self) -> int:
+        """Jobs queued and not yet taken by the worker (at most `max_pending` when bounded)."""
+        with self._cond:
+            return len(self._pending)
+
     def submit(self, jobs: Sequence[ScoreJob]) -> None:
-        if self._error is not None:  # the worker's own error (e.g. disk full), so callers can handle its kind
-            raise self._error
+        """Queue jobs, blocking while the queue is full; raises the worker's error if it has died."""
         for job in jobs:
-            self._queue.put(job)
+            with self._cond:
+                while self._error is None and 0 < self.max_pending <= len(self._pending):
+                    self._cond.wait()
+                if self._error is not None:  # the worker's own error (e.g. disk full), so callers can handle its kind
+                    raise self._error
+                self._pending.append(job)
+                self._cond.notify_all()
 
     def join(self) -> None:
-        self._queue.put(None)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
         self._thread.join()
         if self._error is not None:  # the worker's own error (e.g. disk full), so callers can handle its kind
             raise self._error
 
     def _work(self) -> None:
-        done = False
-        while not done:
-            batch: list[ScoreJob] = []
-            item = self._queue.get()
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= self.batch_size:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if item is None:
-                done = True
-            if batch:
-                try:
-                    self.judgements += score_now(self.metrics, batch, self.store)
-                except BaseException as exc:  # store failure: surface it in join(), keep no half state
-                    self._error = exc
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._cond.wait()
+                if not self._pending:  # closed and drained
                     return
+                batch = [self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))]
+                self._cond.notify_all()  # room again: wake a blocked submit
+            try:
+                self.judgements += score_now(self.metrics, batch, self.store)
+            except BaseException as exc:  # store failure: surface it in submit()/join(), keep no half state
+                with self._cond:
+                    self._error = exc
+                    self._pending.clear()  # nothing more will be scored: free the images
+                    self._cond.notify_all()
+                return

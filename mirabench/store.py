@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +22,7 @@ from PIL import Image
 from mirabench.images import atomic_write_bytes, decode_image, encode_png, image_hash
 from mirabench.types import Edit, Score, ScoreStatus, Step, Stop, StopReason, Trajectory
 
-__all__ = ["ImageDir", "RunStore", "SampleRecord"]
+__all__ = ["RETRYABLE", "ImageDir", "RunStore", "SampleRecord"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS scores (
     sample_id TEXT NOT NULL, image TEXT NOT NULL, metric TEXT NOT NULL, col TEXT NOT NULL,
     value REAL, status TEXT NOT NULL, raw TEXT, detail TEXT, PRIMARY KEY (sample_id, image, col)
 );
+CREATE TABLE IF NOT EXISTS metric_configs (metric TEXT PRIMARY KEY, config TEXT NOT NULL);
 """
 
 
@@ -88,12 +89,15 @@ class SampleRecord:
 class RunStore:
     """SQLite (WAL) access for one run directory. One writer per process; safe to share across threads."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, db: Path | None = None, *, exclusive: bool = True) -> None:
+        """`db` names a shard's own store file (the images folder is shared by all shards of the run);
+        `exclusive` says no other process writes this run dir now, so stale temp files may be swept."""
         self.run_dir = run_dir
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.images = ImageDir(run_dir / "images", single_writer=True)
+        self.path = db or run_dir / "store.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.images = ImageDir(run_dir / "images", single_writer=exclusive)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(run_dir / "store.sqlite", check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
@@ -161,6 +165,12 @@ class RunStore:
                 (error, sample_id),
             )
 
+    def sample_ids(self, where: Callable[[int], bool]) -> set[str]:
+        """Ids of registered samples whose suite index passes `where` (a shard's own samples)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, idx FROM samples").fetchall()
+        return {sid for sid, idx in rows if where(idx)}
+
     def records(self) -> list[SampleRecord]:
         with self._lock:
             samples = self._db.execute(
@@ -199,6 +209,17 @@ class RunStore:
                 ],
             )
 
+    def use_metric_configs(self, configs: Mapping[str, str]) -> dict[str, int]:
+        """Record the config (identity digest) each metric scores with from now on. A metric whose config changed
+        since its scores were made (another judge model, prompt or option) loses them, so they are made again
+        rather than reported under the new config. Returns {metric: scores dropped} for the changed ones."""
+        with self.transaction() as db:
+            old = dict(db.execute("SELECT metric, config FROM metric_configs").fetchall())
+            changed = [m for m, c in configs.items() if m in old and old[m] != c]
+            dropped = {m: db.execute("DELETE FROM scores WHERE metric=?", (m,)).rowcount for m in changed}
+            db.executemany("INSERT OR REPLACE INTO metric_configs VALUES (?,?)", list(configs.items()))
+        return dropped
+
     def scores(self) -> dict[tuple[str, str], dict[str, Score]]:
         """All scores by (sample_id, image hash) then column."""
         with self._lock:
@@ -208,6 +229,54 @@ class RunStore:
             out.setdefault((sid, img), {})[col] = Score(value, ScoreStatus(status), raw or "", json.loads(detail))
         return out
 
+    # -- shards -----------------------------------------------------------------------------------------------
+
+    def absorb(self, other: Path, wanted: Callable[[str], bool] = lambda _: True) -> int:
+        """Take over from another store file (a shard, or an earlier attempt's) what it has done further.
+
+        Trajectories are prefix-consistent across attempts (a resume continues the last committed step), so per
+        sample the record with more progress wins whole; scores are a union where a success replaces a
+        retryable failure. Idempotent: absorbing the same file twice changes nothing. Returns samples taken."""
+        src = sqlite3.connect(f"{other.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            theirs = [r for r in src.execute("SELECT * FROM samples").fetchall() if wanted(r[0])]
+            their_steps: dict[str, list[tuple[Any, ...]]] = {}
+            for row in src.execute("SELECT * FROM steps ORDER BY sample_id, t"):
+                their_steps.setdefault(row[0], []).append(row)
+            their_scores = [r for r in src.execute("SELECT * FROM scores").fetchall() if wanted(r[0])]
+            their_configs = _metric_configs(src)
+        finally:
+            src.close()
+        with self.transaction() as db:
+            my_configs = _metric_configs(db)
+            adopt = {m: c for m, c in their_configs.items() if m not in my_configs}
+            db.executemany("INSERT INTO metric_configs VALUES (?,?)", list(adopt.items()))
+            their_scores = [  # scores made under another (or an unknown) config of a metric are not taken
+                r for r in their_scores if my_configs.get(r[2]) in (None, their_configs.get(r[2]))
+            ]
+            n_steps = dict(db.execute("SELECT sample_id, COUNT(*) FROM steps GROUP BY sample_id").fetchall())
+            mine = {r[0]: r for r in db.execute("SELECT * FROM samples").fetchall()}
+            taken = [
+                r
+                for r in theirs
+                if r[0] not in mine
+                or _progress(r, len(their_steps.get(r[0], ()))) > _progress(mine[r[0]], n_steps.get(r[0], 0))
+            ]
+            db.executemany("DELETE FROM steps WHERE sample_id=?", [(r[0],) for r in taken])
+            db.executemany("INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?)", taken)
+            db.executemany(
+                "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [step for r in taken for step in their_steps.get(r[0], ())],
+            )
+            failed = ", ".join(f"'{s.value}'" for s in RETRYABLE)
+            db.executemany(
+                "INSERT INTO scores VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (sample_id, image, col) DO UPDATE SET"
+                " metric=excluded.metric, value=excluded.value, status=excluded.status, raw=excluded.raw,"
+                f" detail=excluded.detail WHERE scores.status IN ({failed}) AND excluded.status NOT IN ({failed})",
+                their_scores,
+            )
+        return len(taken)
+
     def integrity(self) -> str:
         with self._lock:
             return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
@@ -215,6 +284,25 @@ class RunStore:
     def meta_counts(self) -> dict[str, Any]:
         with self._lock:
             return dict(self._db.execute("SELECT status, COUNT(*) FROM samples GROUP BY status").fetchall())
+
+
+def _metric_configs(db: sqlite3.Connection) -> dict[str, str]:
+    try:
+        return dict(db.execute("SELECT metric, config FROM metric_configs").fetchall())
+    except sqlite3.OperationalError:  # a store from before configs were recorded: its scores are taken as they are
+        return {}
+
+
+RETRYABLE = (ScoreStatus.API_ERROR, ScoreStatus.ERROR)
+"""Failures a later attempt may not repeat (a service that was down, a backend that crashed)."""
+
+
+def _progress(sample_row: tuple[Any, ...], n_steps: int) -> tuple[bool, int, bool]:
+    """How far a sample got: properly finished first, then committed steps, then whether it was tried at all.
+    (A sample whose image failed to load is `failed` without a source image: retried, so not finished.)"""
+    _, _, _, _, source_image, status, _, _ = sample_row
+    finished = status == "done" or (status == "failed" and source_image is not None)
+    return finished, n_steps, status != "pending"
 
 
 def _step_row(sample_id: str, step: Step) -> tuple[Any, ...]:

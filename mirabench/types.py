@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,14 +34,17 @@ __all__ = [
 class Sample:
     """One benchmark item: a source image and the complex instruction to carry out on it.
 
-    `image` is a path (preferred: suites stay lazy) or an already decoded PIL image (generated suites).
+    `image` is a path (preferred: suites stay lazy), a zero-argument callable returning a PIL image (generated
+    suites: e.g. `functools.partial(render, scene, size)`, so nothing is rendered before the sample goes live and
+    a 500-sample suite of 1024px images costs no memory up front), or an already decoded PIL image (small
+    suites, tests). Read it with `mirabench.images.source_image(sample)`, which handles all three.
     `atomic` holds the suite's own decomposition when it has one; agents must not rely on it.
     `extra` carries suite-specific ground truth (e.g. the target scene of the `shapes` world).
     """
 
     id: str
     instruction: str
-    image: Path | Image.Image
+    image: Path | Image.Image | Callable[[], Image.Image]
     suite: str = ""
     category: str = ""
     atomic: tuple[str, ...] = ()

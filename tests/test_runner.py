@@ -7,11 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from toyworld import CALLS, grey, reset_calls
+from toyworld import CALLS, GreyMetric, grey, reset_calls
 
+from mirabench.plugins import ScoreItem
 from mirabench.runner import RunError, run, score_run
 from mirabench.spec import RunSpec
-from mirabench.types import Trajectory
+from mirabench.types import Score, Trajectory
 
 
 def toy_spec(**kw: object) -> RunSpec:
@@ -211,11 +212,38 @@ def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, monkeypatc
     assert sqlite3.connect(tmp_path / "r" / "store.sqlite").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_failed_judgements_are_kept_on_resume_and_retried_on_request(tmp_path: Path) -> None:
-    run(toy_spec(metric_options={"grey": {"fail_ids": ["toy-000"]}}), tmp_path / "r")
+def test_failed_judgements_are_kept_on_resume_and_retried_on_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_score = GreyMetric.score
+
+    def judge_down_for_one(self: GreyMetric, item: ScoreItem) -> dict[str, Score]:
+        if item.sample.id == "toy-000":
+            raise RuntimeError("judge down")
+        return real_score(self, item)
+
+    monkeypatch.setattr(GreyMetric, "score", judge_down_for_one)
+    run(toy_spec(), tmp_path / "r")
+    monkeypatch.setattr(GreyMetric, "score", real_score)  # the judge is back
     reset_calls()
-    kept = score_run(tmp_path / "r", [], {"grey": {"fail_ids": []}})
+    kept = score_run(tmp_path / "r", [])
     assert CALLS["score_items"] == 0 and kept.summary["metrics"]["grey-hit"]["n_failed"] == 1
-    retried = score_run(tmp_path / "r", [], {"grey": {"fail_ids": []}}, retry_failed=True)
+    retried = score_run(tmp_path / "r", [], retry_failed=True)
     assert CALLS["score_items"] == 1 and CALLS["edit_items"] == 0  # only the failed judgement was asked again
     assert retried.summary["metrics"]["grey-hit"]["n_ok"] == 6 and retried.summary["metrics"]["grey-hit"]["mean"] == 10
+
+
+def test_changed_metric_options_judge_the_saved_images_again(tmp_path: Path) -> None:
+    first = run(toy_spec(metric_options={"grey": {"fail_ids": ["toy-000"]}}), tmp_path / "r")
+    assert first.summary["metrics"]["grey-hit"]["n_failed"] == 1 and not first.replaced
+    reset_calls()
+    changed = score_run(tmp_path / "r", [], {"grey": {"fail_ids": []}})
+    assert CALLS["score_items"] == 6 and CALLS["edit_items"] == 0  # every final image, under the new options
+    assert changed.replaced == {"grey": 12}  # 6 images x 2 columns made under the old options
+    assert changed.summary["metrics"]["grey-hit"]["n_ok"] == 6
+    reset_calls()
+    again = score_run(tmp_path / "r", [], {"grey": {"fail_ids": []}})
+    assert CALLS["score_items"] == 0 and not again.replaced  # same options: nothing to redo
+    resumed = run(toy_spec(metric_options={"grey": {"fail_ids": ["no-such-id"]}}), tmp_path / "r")
+    assert CALLS["score_items"] == 6 and CALLS["plan_items"] == 0  # a resume with other options re-judges too
+    assert resumed.replaced == {"grey": 12} and resumed.summary["metrics"]["grey-hit"]["n_ok"] == 6

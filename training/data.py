@@ -29,7 +29,7 @@ from PIL import Image
 from mirabench.cache import Cache
 from mirabench.data.mira500 import complex_instruction
 from mirabench.editing import run_edits
-from mirabench.images import image_hash, load_image
+from mirabench.images import image_hash, load_image, source_image
 from mirabench.plugins import Editor, Metric, ScoreItem
 from mirabench.store import ImageDir
 from mirabench.types import EditRequest, Sample
@@ -392,7 +392,7 @@ def shapes_sessions(n: int, seed: int = 0, max_goals: int = 4) -> Iterator[EditS
 
     suite = ShapesSuite(n=n, seed=seed, max_goals=max_goals)
     for sample in suite.samples():
-        yield EditSession(sample.id, sample.image, sample.atomic, "shapes", sample.extra)
+        yield EditSession(sample.id, source_image(sample), sample.atomic, "shapes", sample.extra)
 
 
 def magicbrush_edit_sessions(root: Path) -> list[EditSession]:

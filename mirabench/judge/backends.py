@@ -8,6 +8,7 @@ the JudgeClient's job, so attempts are counted once and Retry-After is honoured 
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -48,7 +49,10 @@ class CallError(Exception):
 
 
 class Backend(Protocol):
-    async def send(self, req: ChatRequest, timeout: float) -> Reply: ...
+    """`send(req, timeout, prepared)`: `prepared` is what the backend's optional `prepare(req)` returned (the wire
+    body, built once per request and reused by every attempt), or None to build it in `send`."""
+
+    async def send(self, req: ChatRequest, timeout: float, prepared: Any = None) -> Reply: ...
 
     async def aclose(self) -> None: ...
 
@@ -99,24 +103,32 @@ class OpenAIBackend:
         self.image_detail = image_detail
         self._client = AsyncOpenAI(api_key=key, base_url=base, max_retries=0)
 
-    async def send(self, req: ChatRequest, timeout: float) -> Reply:
+    def prepare(self, req: ChatRequest) -> bytes:
+        """The chat-completions body as JSON bytes (the images' base64 included): ~0.5 ms of CPU for two 512 px
+        JPEGs, so the client builds it once per request, off its event loop where it can, not once per attempt.
+        """
+        body: dict[str, Any] = {"model": self.model, "messages": openai_messages(req, self.image_detail)}
+        if req.temperature is not None:
+            body["temperature"] = req.temperature
+        if req.max_tokens is not None:
+            body["max_tokens"] = req.max_tokens
+        if req.seed is not None:
+            body["seed"] = req.seed
+        if req.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        body.update(req.extra)
+        # What the openai client's own serializer produces (httpx's JSON defaults); NaN is refused as there.
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+    async def send(self, req: ChatRequest, timeout: float, prepared: Any = None) -> Reply:
         from openai.types.chat import ChatCompletion
 
-        kwargs: dict[str, Any] = {"model": self.model, "messages": openai_messages(req, self.image_detail)}
-        if req.temperature is not None:
-            kwargs["temperature"] = req.temperature
-        if req.max_tokens is not None:
-            kwargs["max_tokens"] = req.max_tokens
-        if req.seed is not None:
-            kwargs["seed"] = req.seed
-        if req.json_mode:
-            kwargs["response_format"] = {"type": "json_object"}
-        kwargs.update(req.extra)
-        # The client's low-level post: same transport, auth, errors and response model as
-        # chat.completions.create, without its per-call recursive TypedDict transform of our plain-dict
-        # messages (~2 ms of CPU per call, a third of the client's cost at concurrency 32).
+        body = prepared if isinstance(prepared, bytes) else self.prepare(req)
+        # The client's low-level post with a ready JSON body: same transport, auth, errors and response model
+        # as chat.completions.create, without its per-call recursive TypedDict transform of our plain-dict
+        # messages (~2 ms of CPU per call, a third of the client's cost at concurrency 32) or a re-serialization.
         resp = await _openai_call(
-            self._client.post("/chat/completions", cast_to=ChatCompletion, body=kwargs, options={"timeout": timeout})
+            self._client.post("/chat/completions", cast_to=ChatCompletion, body=body, options={"timeout": timeout})
         )
         if not getattr(resp, "choices", None):
             raise CallError("bad_response", "response has no choices")
@@ -200,7 +212,7 @@ class GeminiBackend:
             opts["api_version"] = api_version
         self._client = genai.Client(api_key=key, http_options=types.HttpOptions(**opts))
 
-    async def send(self, req: ChatRequest, timeout: float) -> Reply:
+    async def send(self, req: ChatRequest, timeout: float, prepared: Any = None) -> Reply:
         from google.genai import errors
 
         types = self._types

@@ -98,6 +98,7 @@ class JudgeClient:
         self.ledger = Ledger(config.prices)
         self._local = local
         self._backend = backend
+        self._own_backend = backend is None
         self._cache = cache
         self._own_cache = cache is None
         self._rng = rng or random.Random()
@@ -178,7 +179,8 @@ class JudgeClient:
             done: Future[ChatResult] = Future()
             done.set_result(self._chat_local([request])[0])
             return done
-        return asyncio.run_coroutine_threadsafe(self._one(request), self._ensure_loop())
+        loop = self._ensure_loop()  # builds the backend, which `_prepare` needs
+        return asyncio.run_coroutine_threadsafe(self._one(request, self._prepare(request)), loop)
 
     async def achat(self, request: ChatRequest) -> ChatResult:
         """Awaitable from any event loop: runs on the client's own loop (its HTTP pool lives there)."""
@@ -188,6 +190,11 @@ class JudgeClient:
         if asyncio.get_running_loop() is loop:
             return await self._one(request)
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._one(request), loop))
+
+    def start(self) -> None:
+        """Do the one-time set-up now (loop thread, provider client and its imports) rather than on the first call."""
+        if self.config.provider != "local":
+            self._ensure_loop()
 
     def close(self) -> None:
         loop = self._loop
@@ -206,6 +213,8 @@ class JudgeClient:
             self._thread.join(timeout=10)
             loop.close()
             self._loop = self._thread = None
+        if self._own_backend:
+            self._backend = None  # its HTTP pool belonged to the closed loop; a later call builds a new one
         if self._own_cache and self._cache is not None:
             self._cache.close()
             self._cache = None
@@ -217,7 +226,18 @@ class JudgeClient:
     # -- internals --------------------------------------------------------------------------------------------
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        """The client's loop thread, started on first use, with the backend built beforehand in this thread.
+
+        Building a backend imports the provider's package and sets up its HTTP client (~0.4 s for openai on a
+        busy 2-core machine): done on the loop it would stall every call in flight. A backend that cannot be
+        built (no key) is left to `_one`, which reports it per call.
+        """
         with self._lock:
+            if self._backend is None and self.config.provider != "local":
+                try:
+                    self._backend = self._make_backend()
+                except CallError:
+                    pass
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name="judge-loop", daemon=True)
@@ -242,7 +262,12 @@ class JudgeClient:
             return False
         return not (c.max_cost_usd is not None and self.ledger.cost_usd >= c.max_cost_usd)
 
-    async def _one(self, req: ChatRequest | ImageEditRequest) -> ChatResult:
+    def _prepare(self, req: ChatRequest | ImageEditRequest) -> Any:
+        """The wire body built in the calling thread (`submit`): callers that build requests one by one while
+        earlier calls are in flight keep that CPU off the event loop, whose latency limits throughput."""
+        return None if self._backend is None else _prepare(self._backend, req)
+
+    async def _one(self, req: ChatRequest | ImageEditRequest, prepared: Any = None) -> ChatResult:
         hit = self._cache_get(req) if isinstance(req, ChatRequest) else None  # edits: never cached
         if hit is not None:
             self.ledger.finished("ok", cached=True)
@@ -256,14 +281,14 @@ class JudgeClient:
         if self._limiter is None:
             c = self.config
             self._limiter = AdaptiveLimiter(c.max_concurrency, c.min_concurrency, threshold=c.backoff_threshold)
-        result = await self._attempts(req, self._backend, self._limiter)
+        result = await self._attempts(req, self._backend, self._limiter, prepared)
         self.ledger.finished(result.status)
         if isinstance(req, ChatRequest):
             self._cache_put(req, result)
         return result
 
     async def _attempts(
-        self, req: ChatRequest | ImageEditRequest, backend: Backend, limiter: AdaptiveLimiter
+        self, req: ChatRequest | ImageEditRequest, backend: Backend, limiter: AdaptiveLimiter, prepared: Any = None
     ) -> ChatResult:
         c = self.config
         last = ""
@@ -273,10 +298,12 @@ class JudgeClient:
                 await limiter.release("error")
                 return ChatResult("budget", attempts=attempt - 1, error="run budget exhausted; call not sent")
             self._dispatched += 1
+            if prepared is None and attempt == 1:  # after the slot: 1000 queued calls must not all build at once
+                prepared = _prepare(backend, req)  # once per request: every retry sends the same bytes
             err: CallError | None = None
             reply: Reply | None = None
             try:
-                reply = await _within(_send(backend, req, c.timeout_s), c.timeout_s + 1.0)
+                reply = await _within(_send(backend, req, c.timeout_s, prepared), c.timeout_s + 1.0)
             except CallError as exc:
                 err = exc
             except asyncio.TimeoutError:
@@ -355,10 +382,24 @@ class JudgeClient:
         return [r for r in out if r is not None]
 
 
-def _send(backend: Backend, req: ChatRequest | ImageEditRequest, timeout: float) -> Any:
+def _prepare(backend: Backend, req: ChatRequest | ImageEditRequest) -> Any:
+    """A chat request's wire body if the backend builds one (`prepare`), else None (built in `send`).
+
+    A request that cannot be serialized gives None here and fails inside its attempt, where errors are classified.
+    """
+    prepare = getattr(backend, "prepare", None)
+    if prepare is None or not isinstance(req, ChatRequest):
+        return None
+    try:
+        return prepare(req)
+    except Exception:
+        return None
+
+
+def _send(backend: Backend, req: ChatRequest | ImageEditRequest, timeout: float, prepared: Any) -> Any:
     """The backend call for a request's kind (a coroutine); a backend without image edits fails the call."""
     if isinstance(req, ChatRequest):
-        return backend.send(req, timeout)
+        return backend.send(req, timeout, prepared)
     edit = getattr(backend, "edit_image", None)
     if edit is None:
         raise CallError("client", f"{type(backend).__name__} has no image-edit call")

@@ -1,8 +1,14 @@
-"""Adaptive concurrency: a semaphore whose size follows the provider's rate limit.
+"""Adaptive concurrency: a semaphore whose size follows the provider's rate limit (AIMD).
 
-A single 429 is a blip (a shared quota, another client); a sustained share of 429s among recent calls means we
-are too many. So the limit shrinks (x0.7) only when the share of 429s in the last `window` outcomes reaches
-`threshold`, grows by one after `limit` successes in a row, and every caller waits out a Retry-After.
+A single 429 is a blip (a shared quota, another client, a provider that sheds a random share of load); a
+sustained share of 429s among recent calls means we are too many. So:
+- decrease (x0.7) only when a full window of recent outcomes holds at least `threshold` 429s. With the defaults
+  (32 outcomes, 20%) a random 5% of 429s almost never does it (P(>= 7 of 32) = 0.05% per check), while a real
+  limit (most calls refused) does within one window; the window restarts after a decrease, so the next step
+  judges calls made at the new limit;
+- increase by one per `limit` successes (one round of calls), counted since the last change, not "in a row":
+  with 5% random 429s a 20-success streak is rarer than not, and a streak rule would keep the limit low for good;
+- every caller waits out a Retry-After (it is the provider's own instruction, for the whole key).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ class AdaptiveLimiter:
         self.resume_at = 0.0
         self.decreases = 0
         self._outcomes: deque[int] = deque(maxlen=max(4, window))
-        self._streak = 0
+        self._successes = 0  # since the last change of the limit
         self._min_seen = self.maximum
         self._cond: asyncio.Condition | None = None
 
@@ -57,21 +63,25 @@ class AdaptiveLimiter:
             self.in_flight -= 1
             if retry_after and retry_after > 0:
                 self.resume_at = max(self.resume_at, time.monotonic() + retry_after)
-            if outcome == "rate_limited":
-                self._outcomes.append(1)
-                self._streak = 0
-                seen = len(self._outcomes)
-                if seen >= min(8, self._outcomes.maxlen or 8) and sum(self._outcomes) / seen >= self.threshold:
-                    self.limit = max(self.minimum, int(self.limit * 0.7))
-                    self._min_seen = min(self._min_seen, self.limit)
-                    self.decreases += 1
-                    self._outcomes.clear()
-            elif outcome == "ok":
-                self._outcomes.append(0)
-                self._streak += 1
-                if self._streak >= self.limit and self.limit < self.maximum:
-                    self.limit += 1
-                    self._streak = 0
+            if outcome in ("ok", "rate_limited"):
+                self._record(outcome == "rate_limited")
             free = self.limit - self.in_flight
             if free > 0:
                 cond.notify(free)  # wake only as many waiters as there are slots (notify_all is O(waiters))
+
+    def _record(self, rate_limited: bool) -> None:
+        self._outcomes.append(int(rate_limited))
+        window = self._outcomes.maxlen or len(self._outcomes)
+        if rate_limited:
+            full = len(self._outcomes) == window
+            if full and sum(self._outcomes) >= self.threshold * window and self.limit > self.minimum:
+                self.limit = max(self.minimum, int(self.limit * 0.7))
+                self._min_seen = min(self._min_seen, self.limit)
+                self.decreases += 1
+                self._outcomes.clear()
+                self._successes = 0
+            return
+        self._successes += 1
+        if self._successes >= self.limit and self.limit < self.maximum:
+            self.limit += 1
+            self._successes = 0

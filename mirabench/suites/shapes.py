@@ -2,12 +2,14 @@
 
 Sample i is drawn from `numpy.random.default_rng([seed, i])`, so it is the same whatever `n` is, and the
 whole suite is a pure function of its options. `extra` holds the source and target scenes and the sub-goals
-(JSON-ready) for the `shapes` metric; agents must not read it.
+(JSON-ready) for the `shapes` metric; agents must not read it. `image` is a lazy render (a callable): nothing is
+drawn until the runner takes the sample live, so a large suite of 1024px images costs no memory up front.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -55,7 +57,7 @@ class ShapesSuite(Suite):
         return Sample(
             id=f"shapes-{i:05d}",
             instruction=task.instruction,
-            image=render(task.source, opts.size),
+            image=partial(render, task.source, opts.size),
             suite=self.name,
             category=f"{k}-goals",
             atomic=task.clauses,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from PIL import Image
 
+from mirabench.images import source_image
 from mirabench.plugins import Agent, Editor, ScoreItem
 from mirabench.registry import agents, editors, metrics, suites
 from mirabench.types import Action, AgentState, EditRequest, Sample, Step, Stop
@@ -57,7 +58,8 @@ def loop(agent: Agent, editor: Editor, sample: Sample, max_steps: int) -> Run:
 
 @pytest.fixture(scope="session")
 def shapes_samples() -> list[Sample]:
-    return list(suites.build("shapes", n=100, seed=0).samples())
+    """Rendered once for the session (the suite itself renders lazily, when a sample goes live)."""
+    return [replace(s, image=source_image(s)) for s in suites.build("shapes", n=100, seed=0).samples()]
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
+from mirabench.images import source_image
 from mirabench.registry import editors, metrics
 from mirabench.training.checkpoint import merge_lora, read_checkpoint
 from mirabench.training.config import GRPOSettings, LoraSettings, SFTSettings
@@ -76,8 +76,7 @@ def test_edit_reward_executes_and_composes(tmp_path: Path) -> None:
         pq_column="shapes-bg",
     )
     reward = EditReward(editors.build("shapes"), metrics.build("shapes"), settings)
-    src = sample.image
-    assert isinstance(src, Image.Image)
+    src = source_image(sample)
     good = [{"role": "assistant", "content": f"NEXT_EDITING_INSTRUCTION: {sample.atomic[0]}"}]
     stop = [{"role": "assistant", "content": "NEXT_EDITING_INSTRUCTION: <stop>"}]
     junk = [{"role": "assistant", "content": "I would rather not"}]

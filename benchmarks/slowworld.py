@@ -1,0 +1,47 @@
+"""Benchmark-only plugins: the shapes editor and metric plus a fixed latency per request.
+
+The latency stands in for a GPU editor or an API judge, so a benchmark's wall-time ratios reflect calls rather
+than the harness. Imported by the scripts beside it (and by their worker processes) to register the plugins.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from PIL import Image
+from pydantic import Field
+
+from mirabench.editors.shapes import ShapesEditor, ShapesEditorOptions
+from mirabench.metrics.shapes import ShapesMetric
+from mirabench.plugins import Options, ScoreItem
+from mirabench.registry import editors, metrics
+from mirabench.types import EditRequest, Score
+
+
+class SlowEditorOptions(ShapesEditorOptions):
+    latency_ms: float = Field(0.0, ge=0.0, description="sleep per edit request (one image at a time)")
+
+
+@editors.register("shapes-slow", description="benchmark only: the shapes editor plus a fixed latency per request")
+class SlowShapesEditor(ShapesEditor):
+    Options = SlowEditorOptions
+    options: SlowEditorOptions
+
+    def edit_batch(self, requests: Sequence[EditRequest]) -> list[Image.Image]:
+        time.sleep(self.options.latency_ms / 1000 * len(requests))
+        return super().edit_batch(requests)
+
+
+class SlowMetricOptions(Options):
+    latency_ms: float = Field(0.0, ge=0.0, description="sleep per judged item")
+
+
+@metrics.register("shapes-slow", description="benchmark only: the shapes metric plus a fixed latency per item")
+class SlowShapesMetric(ShapesMetric):
+    Options = SlowMetricOptions
+    options: SlowMetricOptions
+
+    def score_batch(self, items: Sequence[ScoreItem]) -> list[dict[str, Score]]:
+        time.sleep(self.options.latency_ms / 1000 * len(items))
+        return super().score_batch(items)
