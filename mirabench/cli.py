@@ -112,6 +112,9 @@ def run(
     force_new: Annotated[bool, typer.Option(help="move a run with another config aside and start afresh")] = False,
     no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
     max_live: Annotated[int, typer.Option(help="samples in flight at once (bounds memory; 0 = all)")] = 256,
+    max_pending: Annotated[
+        int | None, typer.Option(help="finished samples waiting for the scorer (default 2 batches; 0 = unbounded)")
+    ] = None,
     shard: Annotated[
         str | None, typer.Option(help="RANK/WORLD: run one shard (default: from torchrun, accelerate or SLURM env)")
     ] = None,
@@ -168,6 +171,7 @@ def run(
                 force_new=force_new,
                 use_cache=not no_cache,
                 max_live=max_live,
+                max_pending=max_pending,
                 progress=update,
             )
         if this_shard is not None and this_shard.world > 1:

@@ -94,17 +94,17 @@ def shard_from_env(env: Mapping[str, str] | None = None) -> Shard | None:
 
 
 def pin_local_device(env: Mapping[str, str] | None = None) -> None:
-    """One GPU per rank on a node: make GPU `LOCAL_RANK` (modulo the GPUs seen) this process's current device.
-
-    Plugins keep saying `cuda` and land on their own GPU. Nothing happens without LOCAL_RANK, without torch, or
-    with fewer than two GPUs."""
+    """One GPU per rank on a node: make GPU `LOCAL_RANK` (torchrun, accelerate) or `SLURM_LOCALID` (srun), modulo
+    the GPUs seen, this process's current device. Plugins keep saying `cuda` and land on their own GPU. Nothing
+    happens without a local rank, without torch, or with fewer than two GPUs (a SLURM array task sees only its own)."""
     env = os.environ if env is None else env
-    if "LOCAL_RANK" not in env or importlib.util.find_spec("torch") is None:
+    local = env.get("LOCAL_RANK", env.get("SLURM_LOCALID"))
+    if local is None or importlib.util.find_spec("torch") is None:
         return
     import torch
 
     if torch.cuda.is_available() and torch.cuda.device_count() > 1:
-        torch.cuda.set_device(int(env["LOCAL_RANK"]) % torch.cuda.device_count())
+        torch.cuda.set_device(int(local) % torch.cuda.device_count())
 
 
 # -- the run directory's shard files ------------------------------------------------------------------------------

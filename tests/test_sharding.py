@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from mirabench.runner import RunResult, merge_run, run
-from mirabench.shard import Shard, ShardError, shard_from_env
+from mirabench.shard import Shard, ShardError, pin_local_device, shard_from_env
 from mirabench.spec import RunSpec
 from mirabench.store import RunStore
 from mirabench.types import Score, ScoreStatus, StopReason
@@ -84,6 +84,21 @@ def test_shard_from_launcher_environment() -> None:
             Shard.parse(bad)
     with pytest.raises(ShardError, match="not integers"):
         shard_from_env({"RANK": "x", "WORLD_SIZE": "2"})
+
+
+def test_each_rank_takes_its_local_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    chosen: list[int] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    pin_local_device({"LOCAL_RANK": "6"})
+    pin_local_device({"SLURM_LOCALID": "1"})
+    pin_local_device({})  # not launched per GPU: leave the device alone
+    assert chosen == [2, 1]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    pin_local_device({"LOCAL_RANK": "3"})  # one GPU (e.g. a SLURM array task's own): nothing to choose
+    assert chosen == [2, 1]
 
 
 def test_three_ranks_merge_to_the_single_process_result(tmp_path: Path, reference: RunResult) -> None:
