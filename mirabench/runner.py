@@ -172,28 +172,7 @@ def run(
     }
     config_hash = spec.config_hash(identities)
     run_dir = Path(out) if out is not None else default_run_dir(spec)
-    with run_lock(run_dir):
-        manifest, resumed = _open_run_dir(run_dir, spec, config_hash, force_new)
-        manifest.update(
-            {
-                "spec": spec.hashed(),
-                "metrics": spec.metrics,
-                "metric_options": spec.metric_options,
-                "budget_curve": spec.budget_curve,
-                "config_hash": config_hash,
-                "plugins": identities,
-                "environment": environment(),
-                "status": "running",
-            }
-        )
-        manifest.setdefault("started", _now())
-        if sharded:
-            manifest["shards"] = {"world": sharded.world}
-            clear_rank_info(run_dir, sharded)
-        if not sharded or sharded.rank == 0:
-            manifest["attempts"] = manifest.get("attempts", 0) + 1
-        write_manifest(run_dir, manifest)
-
+    manifest, resumed = _begin(run_dir, spec, config_hash, identities, sharded, force_new)
     samples = load_samples(suite, spec.limit)
     store = RunStore(run_dir, shard_db(run_dir, sharded), exclusive=False) if sharded else RunStore(run_dir)
     try:
@@ -244,6 +223,39 @@ def run(
         ) from None
     finally:
         store.close()
+
+
+def _begin(
+    run_dir: Path,
+    spec: RunSpec,
+    config_hash: str,
+    identities: dict[str, Any],
+    sharded: Shard | None,
+    force_new: bool,
+) -> tuple[dict[str, Any], bool]:
+    """Open (or refuse) the run dir and mark the run as running in run.json; ranks take turns on run.json."""
+    with run_lock(run_dir):
+        manifest, resumed = _open_run_dir(run_dir, spec, config_hash, force_new)
+        manifest.update(
+            {
+                "spec": spec.hashed(),
+                "metrics": spec.metrics,
+                "metric_options": spec.metric_options,
+                "budget_curve": spec.budget_curve,
+                "config_hash": config_hash,
+                "plugins": identities,
+                "environment": environment(),
+                "status": "running",
+            }
+        )
+        manifest.setdefault("started", _now())
+        if sharded:
+            manifest["shards"] = {"world": sharded.world}
+            clear_rank_info(run_dir, sharded)
+        if not sharded or sharded.rank == 0:
+            manifest["attempts"] = manifest.get("attempts", 0) + 1
+        write_manifest(run_dir, manifest)
+    return manifest, resumed
 
 
 def _now() -> str:
@@ -454,6 +466,8 @@ def merge_run(run_dir: Path, world: int | None = None) -> RunResult:
         try:
             store.use_metric_configs({m: cache_key(ident) for m, ident in identities.items()})
             absorb_earlier(store, None)
+            if len(ranks) == world:  # every rank has finished (a starting rank clears its record under this lock)
+                store.images.sweep()
             summary = _write_summary(store, spec, manifest["config_hash"])
         finally:
             store.close()

@@ -48,9 +48,14 @@ class ImageDir:
     def __init__(self, root: Path, *, single_writer: bool = False) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
-        if single_writer:  # temp files left by a process killed mid-write; never referenced by the store
-            for stale in self.root.glob(".*.tmp"):
-                stale.unlink(missing_ok=True)
+        if single_writer:
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Delete temp files left by a process killed mid-write (never referenced by a store). Only when no other
+        process may be writing here."""
+        for stale in self.root.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
 
     def path(self, digest: str) -> Path:
         return self.root / f"{digest}.png"
