@@ -115,6 +115,9 @@ def run(
     max_pending: Annotated[
         int | None, typer.Option(help="finished samples waiting for the scorer (default 2 batches; 0 = unbounded)")
     ] = None,
+    score_between_waves: Annotated[
+        bool, typer.Option(help="score finished samples before the next wave (a local metric on the editor's GPU)")
+    ] = False,
     shard: Annotated[
         str | None, typer.Option(help="RANK/WORLD: run one shard (default: from torchrun, accelerate or SLURM env)")
     ] = None,
@@ -172,6 +175,7 @@ def run(
                 use_cache=not no_cache,
                 max_live=max_live,
                 max_pending=max_pending,
+                score_between_waves=score_between_waves,
                 progress=update,
             )
         if this_shard is not None and this_shard.world > 1:

@@ -150,6 +150,7 @@ def run(
     use_cache: bool = True,
     max_live: int = 256,
     max_pending: int | None = None,
+    score_between_waves: bool = False,
     progress: Progress | None = None,
 ) -> RunResult:
     """Run (or resume) a spec into a run directory and return the summary.
@@ -157,7 +158,9 @@ def run(
     With a `shard` of world size > 1 this process runs only its rank's samples into its own shard store; the
     last rank to finish merges (its RunResult has `merged`), the others return an empty summary.
     Memory is bounded by `max_live` (samples in flight) and `max_pending` (finished samples waiting for the
-    scorer; None = `scoring.PENDING_BATCHES` batches, 0 = unbounded), not by the suite's size."""
+    scorer; None = `scoring.PENDING_BATCHES` batches, 0 = unbounded), not by the suite's size. Metrics score in
+    the background while the next waves edit, or, with `score_between_waves`, after each wave and before the next
+    (a local metric sharing the editor's GPU then never runs beside it)."""
     spec = resolve(spec)
     sharded = shard if shard is not None and shard.world > 1 else None
     if sharded and force_new:
@@ -187,7 +190,13 @@ def run(
         judgements, backends = 0, dict[str, dict[str, Any]]()
         if todo:
             stats, judgements, backends = _edit_and_score(
-                spec, store, todo, records, built_metrics, use_cache, max_live, progress, max_pending
+                spec,
+                store,
+                todo,
+                records,
+                built_metrics,
+                _Pacing(use_cache, max_live, max_pending, score_between_waves),
+                progress,
             )
         judgements += _score_missing(store, mine, built_metrics, spec, progress)
         calls = {
@@ -277,25 +286,35 @@ def _needs_work(record: SampleRecord) -> bool:
     return not record.finished or (record.status == "failed" and record.source_image is None)
 
 
+@dataclass(frozen=True)
+class _Pacing:
+    """How a run spends memory and devices; never part of the config hash (results do not depend on it)."""
+
+    use_cache: bool
+    max_live: int
+    max_pending: int | None
+    score_between_waves: bool
+
+
 def _edit_and_score(
     spec: RunSpec,
     store: RunStore,
     todo: list[Sample],
     records: dict[str, SampleRecord],
     built_metrics: list[Metric],
-    use_cache: bool,
-    max_live: int,
+    pacing: _Pacing,
     progress: Progress | None,
-    max_pending: int | None = None,
 ) -> tuple[LoopStats, int, dict[str, dict[str, Any]]]:
     agent = agents.build(spec.agent, **spec.agent_options)
     editor = editors.build(spec.editor, **spec.editor_options)
-    cache = Cache() if use_cache else None
-    scorer = Scorer(built_metrics, store, max_pending=max_pending)  # bounded: the scheduler waits for slow judges
+    cache = Cache() if pacing.use_cache else None
+    scorer = Scorer(built_metrics, store, max_pending=pacing.max_pending)  # bounded: the scheduler waits for judges
     total, done = len(todo), 0
 
     def finished(batch: list[Finished]) -> None:
         scorer.submit([ScoreJob(f.sample, f.source, f.final, f.final_hash) for f in batch])
+        if pacing.score_between_waves:
+            scorer.drain()
 
     def wave(live: int, n_done: int) -> None:
         nonlocal done
@@ -335,7 +354,7 @@ def _edit_and_score(
         seed=spec.seed,
         cache=cache,
         on_finished=finished,
-        max_live=max_live,
+        max_live=pacing.max_live,
         on_wave=wave,
     )
     try:

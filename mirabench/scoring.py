@@ -88,6 +88,7 @@ class Scorer:
         self.judgements = 0
         self._pending: deque[ScoreJob] = deque()
         self._closed = False
+        self._busy = False
         self._error: BaseException | None = None
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._work, name="scorer", daemon=True)
@@ -110,6 +111,15 @@ class Scorer:
                 self._pending.append(job)
                 self._cond.notify_all()
 
+    def drain(self) -> None:
+        """Wait until everything submitted is scored, the worker staying alive: scoring between waves, so a local
+        metric on the editor's GPU never runs while the editor does."""
+        with self._cond:
+            while self._error is None and (self._pending or self._busy):
+                self._cond.wait()
+            if self._error is not None:
+                raise self._error
+
     def join(self) -> None:
         with self._cond:
             self._closed = True
@@ -126,9 +136,13 @@ class Scorer:
                 if not self._pending:  # closed and drained
                     return
                 batch = [self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))]
+                self._busy = True
                 self._cond.notify_all()  # room again: wake a blocked submit
             try:
                 self.judgements += score_now(self.metrics, batch, self.store)
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()  # a drain() may be waiting
             except BaseException as exc:  # store failure: surface it in submit()/join(), keep no half state
                 with self._cond:
                     self._error = exc

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from toyworld import GreyMetric, ToyEditor
 
 import mirabench.suites.shapes as shapes_suite
 from mirabench.demo import demo_spec
@@ -20,6 +21,7 @@ from mirabench.plugins import Column, Metric, ScoreItem
 from mirabench.registry import suites
 from mirabench.runner import run
 from mirabench.scoring import PENDING_BATCHES, ScoreJob, Scorer
+from mirabench.spec import RunSpec
 from mirabench.types import Sample, Score
 
 BASELINE = Path(__file__).resolve().parents[1] / "results" / "baselines" / "shapes-demo" / "heuristic"
@@ -196,3 +198,29 @@ def test_lazy_bounded_runs_match_eager_unbounded_ones_and_the_committed_baseline
     got = (lazy.run_dir / "samples.jsonl").read_text().splitlines()
     assert [json.loads(x)["id"] for x in got] == [f"shapes-{i:05d}" for i in range(12)]
     assert got == baseline[:12]
+
+
+def test_between_waves_no_metric_runs_while_the_editor_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    busy = {"scoring": 0, "overlaps": 0, "scored": 0}
+    real_score, real_edit = GreyMetric.score_batch, ToyEditor.edit_batch
+
+    def slow_score(self: GreyMetric, items: Sequence[ScoreItem]) -> list[dict[str, Score]]:
+        busy["scoring"] += 1
+        time.sleep(0.02)  # long enough that a background scorer would still run during the next wave's edits
+        busy["scored"] += len(items)
+        busy["scoring"] -= 1
+        return real_score(self, items)
+
+    def watched_edit(self: ToyEditor, requests: Sequence[Any]) -> list[Image.Image]:
+        busy["overlaps"] += busy["scoring"]
+        return real_edit(self, requests)
+
+    monkeypatch.setattr(GreyMetric, "score_batch", slow_score)
+    monkeypatch.setattr(ToyEditor, "edit_batch", watched_edit)
+    spec = RunSpec(suite="toy", agent="counter", editor="toy", metrics=["grey"], suite_options={"n": 12})
+    between = run(spec, tmp_path / "between", use_cache=False, score_between_waves=True)
+    assert busy["overlaps"] == 0 and busy["scored"] == 12
+    background = run(spec, tmp_path / "background", use_cache=False)
+    assert background.summary == between.summary
+    for name in ("samples.jsonl", "summary.json"):
+        assert (tmp_path / "between" / name).read_text() == (tmp_path / "background" / name).read_text()
