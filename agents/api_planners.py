@@ -17,12 +17,10 @@ from pydantic import Field
 from mirabench.agents.editthinker import ThinkerAgent, ThinkerLoopOptions
 from mirabench.agents.mira import MiraPlanner
 from mirabench.apichat import ApiChat, ApiChatOptions
+from mirabench.judge.backends import GEMINI_API, OPENAI_API
 from mirabench.plugins import Options
-from mirabench.registry import Needs, agents
+from mirabench.registry import agents
 from mirabench.vlm import ChatBackend, TemplateOptions
-
-OPENAI = Needs(modules=("openai",), extra="api", env=("OPENAI_API_KEY",))
-GEMINI = Needs(modules=("google.genai",), extra="api", env=("GEMINI_API_KEY",))
 
 
 class GptPlannerOptions(ApiChatOptions, TemplateOptions):
@@ -46,20 +44,20 @@ class ApiPlanner(MiraPlanner):
         return ApiChat("gemini" if self.provider == "gemini" else "openai", self.options)
 
 
-@agents.register("gpt-planner", description="MIRA planner prompt on a GPT model (judge client)", needs=OPENAI)
+@agents.register("gpt-planner", description="MIRA planner prompt on a GPT model (judge client)", needs=OPENAI_API)
 class GptPlanner(ApiPlanner):
     Options: ClassVar[type[Options]] = GptPlannerOptions
     options: Any
 
 
-@agents.register("gemini-planner", description="MIRA planner prompt on Gemini (judge client)", needs=GEMINI)
+@agents.register("gemini-planner", description="MIRA planner prompt on Gemini (judge client)", needs=GEMINI_API)
 class GeminiPlanner(ApiPlanner):
     Options: ClassVar[type[Options]] = GeminiPlannerOptions
     options: Any
     provider = "gemini"
 
 
-@agents.register("gpt-thinker", description="EditThinker loop with GPT as the thinker (judge client)", needs=OPENAI)
+@agents.register("gpt-thinker", description="EditThinker loop with GPT as the thinker (judge client)", needs=OPENAI_API)
 class GptThinker(ThinkerAgent):
     Options: ClassVar[type[Options]] = GptThinkerOptions
     options: Any

@@ -5,6 +5,10 @@ samples and compares its wall time with the ideal `calls x latency / concurrency
 one-call-at-a-time loop (measured on a subset and scaled, since the full loop would take minutes).
 Target: at least 90% of ideal at concurrency 32, zero samples lost.
 
+The client's one-time start-up (importing openai, building its HTTP client) is timed apart, as the sequential
+loop's warm-up is; a second ideal counts every request the server answered, since the fake server holds a 429
+for the same latency as an answer, so each retried call costs a full slot-time that `calls x latency` omits.
+
     python benchmarks/judge_throughput.py [--samples 500] [--latency 0.2] [--rate-429 0.05] [--concurrency 32]
 """
 
@@ -83,7 +87,7 @@ def main() -> None:
         metric.close()
 
         seq = JudgeClient(JudgeConfig(model="gpt-4.1-2025-04-14", max_concurrency=1, use_cache=False))
-        reqs = [ChatRequest.build([f"sequential {i}", imgs[i % len(imgs)]]) for i in range(args.sequential_calls)]
+        reqs = prebuilt[: args.sequential_calls]  # the metric's own SC / PQ requests (JPEG), as sent above
         seq.chat(ChatRequest.build(["warm-up: connection and client set-up are not per-call costs"]))
         t0 = time.perf_counter()
         for r in reqs:

@@ -16,10 +16,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from mirabench.apiedit import ApiEditor, ApiEditorOptions
-from mirabench.registry import Needs, editors
+from mirabench.judge.backends import OPENAI_API
+from mirabench.registry import editors
 from mirabench.types import EditRequest
-
-OPENAI = Needs(modules=("openai",), extra="api", env=("OPENAI_API_KEY",))
 
 
 class GptImageOptions(ApiEditorOptions):
@@ -32,7 +31,7 @@ class GptImageOptions(ApiEditorOptions):
     timeout_s: float = Field(240.0, gt=0)
 
 
-@editors.register("gpt-image", description="OpenAI GPT-Image edits API via the judge client", needs=OPENAI)
+@editors.register("gpt-image", description="OpenAI GPT-Image edits API via the judge client", needs=OPENAI_API)
 class GptImage(ApiEditor):
     """Instruction editing with OpenAI's image model."""
 

@@ -15,17 +15,18 @@ from typing import Any
 from pydantic import Field
 
 from mirabench.apiedit import ApiEditor, ApiEditorOptions
-from mirabench.registry import Needs, editors
+from mirabench.judge.backends import GEMINI_API
+from mirabench.registry import editors
 from mirabench.types import EditRequest
-
-GEMINI = Needs(modules=("google.genai",), extra="api", env=("GEMINI_API_KEY",))
 
 
 class NanoBananaOptions(ApiEditorOptions):
     model: str = Field("gemini-2.5-flash-image", description="Gemini image model id")
 
 
-@editors.register("nano-banana", description="Gemini image editing (Nano-Banana) via the judge client", needs=GEMINI)
+@editors.register(
+    "nano-banana", description="Gemini image editing (Nano-Banana) via the judge client", needs=GEMINI_API
+)
 class NanoBanana(ApiEditor):
     """Instruction editing with Gemini's image model."""
 

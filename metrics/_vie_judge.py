@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import random
+import threading
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
@@ -166,12 +168,45 @@ class VieJudgeMetric(Metric):
     def ask(
         self, items: Sequence[ScoreItem], salt: str = "", seed: int | None = None
     ) -> list[tuple[ChatResult, ChatResult]]:
-        """Encode on a small thread pool and send each pair as soon as it is built (encoding overlaps the wait)."""
-        futures = []
+        """Encode on a small thread pool and send each pair as soon as it is built (encoding overlaps the wait).
+
+        At most 2 x max_concurrency pairs are built or in flight: encoding keeps pace with the calls instead of
+        taking every core in a burst at the start (which starves the client's event loop and cost ~10% of
+        throughput at concurrency 32), and memory holds a window of encoded images, not the whole batch.
+        """
+        slots = threading.Semaphore(2 * self.opts.max_concurrency)
+        client = self.client
+        built: deque[Future[tuple[ChatRequest, ChatRequest]]] = deque()
+        sent: list[tuple[Future[ChatResult], Future[ChatResult]]] = []
+
+        def send_oldest() -> None:  # in item order, so a budget cap stops at a clean prefix of the items
+            sc, pq = built.popleft().result()
+            pair = (client.submit(sc), client.submit(pq))
+            left, lock = [2], threading.Lock()
+
+            def finished(_: Future[ChatResult]) -> None:
+                with lock:
+                    left[0] -= 1
+                    if left[0] == 0:
+                        slots.release()
+
+            for call in pair:
+                call.add_done_callback(finished)
+            sent.append(pair)
+
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="encode") as pool:
-            for sc, pq in pool.map(lambda it: self.requests(it, salt, seed), items):
-                futures.append((self.client.submit(sc), self.client.submit(pq)))
-        return [(a.result(), b.result()) for a, b in futures]
+            for item in items:
+                while not slots.acquire(blocking=False):
+                    if not built:
+                        slots.acquire()  # every slot belongs to calls in flight: one pair will finish
+                        break
+                    send_oldest()  # a slot held by a built pair is freed only once it is sent
+                built.append(pool.submit(self.requests, item, salt, seed))
+                while built and built[0].done():
+                    send_oldest()
+            while built:
+                send_oldest()
+        return [(a.result(), b.result()) for a, b in sent]
 
     # -- scoring ----------------------------------------------------------------------------------------------
 

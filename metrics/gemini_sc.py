@@ -1,19 +1,20 @@
 """`gemini-sc`: VIEScore `tie` SC / PQ / O judged by Gemini through the official `google-genai` client.
 
 Same prompts, images and parsing as gpt-sc; the reported `modelVersion` is recorded per Score and in run.json.
-The key is read from GEMINI_API_KEY (checked before any work; the client itself also accepts GOOGLE_API_KEY).
+The key is read from GEMINI_API_KEY or GOOGLE_API_KEY, as the google-genai client does (checked before any work).
 """
 
 from __future__ import annotations
 
+from mirabench.judge.backends import GEMINI_API
 from mirabench.metrics._vie_judge import VieJudgeMetric
-from mirabench.registry import Needs, metrics
+from mirabench.registry import metrics
 
 
 @metrics.register(
     "gemini-sc",
     description="VIEScore-style SC/PQ/O judged by Gemini (google-genai client)",
-    needs=Needs(modules=("google.genai",), extra="api", env=("GEMINI_API_KEY",)),
+    needs=GEMINI_API,
 )
 class GeminiSC(VieJudgeMetric):
     """Gemini-SC of the MIRA paper: VIEScore SC (and PQ, O) with a Gemini judge."""

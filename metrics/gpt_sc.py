@@ -6,14 +6,15 @@ dated snapshot; the snapshot the API reports is recorded per Score and in run.js
 
 from __future__ import annotations
 
+from mirabench.judge.backends import OPENAI_API
 from mirabench.metrics._vie_judge import VieJudgeMetric
-from mirabench.registry import Needs, metrics
+from mirabench.registry import metrics
 
 
 @metrics.register(
     "gpt-sc",
     description="VIEScore-style SC/PQ/O judged by GPT (openai client)",
-    needs=Needs(modules=("openai",), extra="api", env=("OPENAI_API_KEY",)),
+    needs=OPENAI_API,
 )
 class GptSC(VieJudgeMetric):
     """GPT-SC of the MIRA paper: VIEScore SC (and PQ, O) with a GPT judge."""

@@ -68,7 +68,7 @@ class Needs:
 
     modules: tuple[str, ...] = ()
     extra: str = ""
-    env: tuple[str, ...] = ()
+    env: tuple[str | tuple[str, ...], ...] = ()  # each entry must be set; a tuple entry: any one of its names
     weights: str = ""
 
     def missing(self) -> list[str]:
@@ -77,16 +77,20 @@ class Needs:
         if absent:
             hint = f"pip install 'mirabench[{self.extra}]'" if self.extra else "pip install " + " ".join(absent)
             problems.append(f"missing Python packages {', '.join(absent)} ({hint})")
-        unset = [k for k in self.env if not os.environ.get(k)]
-        if unset:
-            problems.append("set the environment variable " + " or ".join(unset))
+        for names in self.env_names():
+            if not any(os.environ.get(k) for k in names):
+                problems.append("set the environment variable " + " or ".join(names))
         return problems
+
+    def env_names(self) -> list[tuple[str, ...]]:
+        """Each environment need as its alternatives: ("A", ("B", "C")) -> [("A",), ("B", "C")]."""
+        return [(e,) if isinstance(e, str) else tuple(e) for e in self.env]
 
     def describe(self) -> str:
         parts = []
         if self.extra:
             parts.append(f"[{self.extra}]")
-        parts.extend(f"${k}" for k in self.env)
+        parts.extend("|".join(f"${k}" for k in names) for names in self.env_names())
         if self.weights:
             parts.append(f"weights: {self.weights}")
         return " ".join(parts)

@@ -17,9 +17,24 @@ from typing import Any, Protocol
 from mirabench.judge.accounting import Usage
 from mirabench.judge.edits import ImageEditRequest, openai_edit_params
 from mirabench.judge.messages import ChatRequest, gemini_contents, openai_messages
+from mirabench.registry import Needs
 from mirabench.secrets import scrub
 
-__all__ = ["Backend", "CallError", "GeminiBackend", "OpenAIBackend", "Reply", "retry_after_seconds"]
+__all__ = [
+    "GEMINI_API",
+    "OPENAI_API",
+    "Backend",
+    "CallError",
+    "GeminiBackend",
+    "OpenAIBackend",
+    "Reply",
+    "retry_after_seconds",
+]
+
+GEMINI_KEYS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")  # either one, as the google-genai client reads them
+OPENAI_API = Needs(modules=("openai",), extra="api", env=("OPENAI_API_KEY",))
+GEMINI_API = Needs(modules=("google.genai",), extra="api", env=(GEMINI_KEYS,))
+"""What a plugin calling the OpenAI or Gemini API needs (its `needs=`), checked before any work."""
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
 
@@ -128,7 +143,7 @@ class OpenAIBackend:
         # as chat.completions.create, without its per-call recursive TypedDict transform of our plain-dict
         # messages (~2 ms of CPU per call, a third of the client's cost at concurrency 32) or a re-serialization.
         resp = await _openai_call(
-            self._client.post("/chat/completions", cast_to=ChatCompletion, body=body, options={"timeout": timeout})
+            self._client.post("/chat/completions", cast_to=ChatCompletion, content=body, options={"timeout": timeout})
         )
         if not getattr(resp, "choices", None):
             raise CallError("bad_response", "response has no choices")
@@ -199,9 +214,9 @@ class GeminiBackend:
         from google import genai
         from google.genai import types
 
-        key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+        key = next((os.environ[k] for k in GEMINI_KEYS if os.environ.get(k)), None)
         if not key:
-            raise CallError("client", "set GEMINI_API_KEY or GOOGLE_API_KEY")
+            raise CallError("client", "set " + " or ".join(GEMINI_KEYS))
         self.model = model
         self._types = types
         opts: dict[str, Any] = {}

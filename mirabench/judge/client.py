@@ -179,8 +179,14 @@ class JudgeClient:
             done: Future[ChatResult] = Future()
             done.set_result(self._chat_local([request])[0])
             return done
+        hit = self._cache_get(request)  # here, not on the loop: a cache read is disk I/O
+        if hit is not None:
+            self.ledger.finished("ok", cached=True)
+            cached: Future[ChatResult] = Future()
+            cached.set_result(hit)
+            return cached
         loop = self._ensure_loop()  # builds the backend, which `_prepare` needs
-        return asyncio.run_coroutine_threadsafe(self._one(request, self._prepare(request)), loop)
+        return asyncio.run_coroutine_threadsafe(self._one(request, self._prepare(request), cache_checked=True), loop)
 
     async def achat(self, request: ChatRequest) -> ChatResult:
         """Awaitable from any event loop: runs on the client's own loop (its HTTP pool lives there)."""
@@ -267,8 +273,12 @@ class JudgeClient:
         earlier calls are in flight keep that CPU off the event loop, whose latency limits throughput."""
         return None if self._backend is None else _prepare(self._backend, req)
 
-    async def _one(self, req: ChatRequest | ImageEditRequest, prepared: Any = None) -> ChatResult:
-        hit = self._cache_get(req) if isinstance(req, ChatRequest) else None  # edits: never cached
+    async def _one(
+        self, req: ChatRequest | ImageEditRequest, prepared: Any = None, cache_checked: bool = False
+    ) -> ChatResult:
+        hit = None
+        if isinstance(req, ChatRequest) and not cache_checked:  # edits: never cached
+            hit = self._cache_get(req)
         if hit is not None:
             self.ledger.finished("ok", cached=True)
             return hit

@@ -3,9 +3,9 @@
 A single 429 is a blip (a shared quota, another client, a provider that sheds a random share of load); a
 sustained share of 429s among recent calls means we are too many. So:
 - decrease (x0.7) only when a full window of recent outcomes holds at least `threshold` 429s. With the defaults
-  (32 outcomes, 20%) a random 5% of 429s almost never does it (P(>= 7 of 32) = 0.05% per check), while a real
-  limit (most calls refused) does within one window; the window restarts after a decrease, so the next step
-  judges calls made at the new limit;
+  (64 outcomes, 20%) a random 5% of 429s practically never does it (P(>= 13 of 64) = 0.0014% per check; a
+  32-outcome window would cut the limit in ~4% of 1,000-call runs), while a real limit (most calls refused) does
+  within one window; the window restarts after a decrease, so the next step judges calls made at the new limit;
 - increase by one per `limit` successes (one round of calls), counted since the last change, not "in a row":
   with 5% random 429s a 20-success streak is rarer than not, and a streak rule would keep the limit low for good;
 - every caller waits out a Retry-After (it is the provider's own instruction, for the whole key).
@@ -21,7 +21,7 @@ __all__ = ["AdaptiveLimiter"]
 
 
 class AdaptiveLimiter:
-    def __init__(self, maximum: int, minimum: int = 1, window: int = 32, threshold: float = 0.2) -> None:
+    def __init__(self, maximum: int, minimum: int = 1, window: int = 64, threshold: float = 0.2) -> None:
         self.maximum = max(1, maximum)
         self.minimum = max(1, min(minimum, self.maximum))
         self.limit = self.maximum

@@ -152,7 +152,9 @@ def test_strict_policy_counts_every_failure(fake_api: FakeAPIServer) -> None:
 
 
 def test_budget_cap_gives_skipped_scores(fake_api: FakeAPIServer) -> None:
-    out = scores_for("gpt-sc", [item(f"i{i}", f"s{i}") for i in range(3)], max_calls=2, max_concurrency=1)
+    # cache off: the items share one edited image, so a PQ call made after item 0's answer would be a cache hit
+    items = [item(f"i{i}", f"s{i}") for i in range(3)]
+    out = scores_for("gpt-sc", items, max_calls=2, max_concurrency=1, cache=False)
     flat = [s.status.value for o in out for s in o.values()]
     assert flat.count("ok") == 3 and flat.count("skipped") == 6
     assert fake_api.count() == 2
