@@ -136,7 +136,7 @@ def absorb_earlier(store: RunStore, shard: Shard | None) -> int:
     if shard is not None:
         world_tag = f"-of-{shard.world:04d}"
         sources = [p for p in sources if not p.stem.endswith(world_tag)]
-        mine = store.sample_ids(lambda idx: shard.owns(idx))
+        mine = store.sample_ids(shard.owns)
         wanted = mine.__contains__
     return sum(store.absorb(p, wanted) for p in sources if p.exists() and p != store.path)
 
