@@ -11,6 +11,7 @@ import email.utils
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -104,6 +105,37 @@ def _transport_error(exc: Exception) -> CallError:
     return CallError("connection", f"{name}: {exc}"[:500])
 
 
+def json_body(body: dict[str, Any]) -> bytes:
+    """`json.dumps(body)` as the openai client serializes it (httpx's JSON defaults; NaN refused), with every long
+    data URL spliced in as bytes rather than scanned by the encoder. A base64 data URL needs no JSON escaping, and
+    encoding two 512 px images' worth of it took ~0.7 ms per request: a fifth of the client's event-loop time at
+    concurrency 32. Only strings that provably need no escaping are spliced, so the bytes are the same."""
+    blobs: list[str] = []
+    token = uuid.uuid4().hex
+
+    def lift(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: lift(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [lift(v) for v in value]
+        if isinstance(value, str) and len(value) > 1024 and value.startswith("data:") and _json_safe(value):
+            blobs.append(value)
+            return f"{token}{len(blobs) - 1:08d}"
+        return value
+
+    text = json.dumps(lift(body), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    head, *rest = text.split(token)
+    out = [head.encode()]
+    for piece in rest:  # each piece starts with its blob's 8-digit index
+        out += [blobs[int(piece[:8])].encode(), piece[8:].encode()]
+    return b"".join(out)
+
+
+def _json_safe(text: str) -> bool:
+    """True when JSON would write `text` verbatim (no quote, backslash or control character; plain ASCII)."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+
+
 class OpenAIBackend:
     """Chat completions through the official `openai` async client (OpenAI or any compatible server)."""
 
@@ -132,8 +164,7 @@ class OpenAIBackend:
         if req.json_mode:
             body["response_format"] = {"type": "json_object"}
         body.update(req.extra)
-        # What the openai client's own serializer produces (httpx's JSON defaults); NaN is refused as there.
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        return json_body(body)
 
     async def send(self, req: ChatRequest, timeout: float, prepared: Any = None) -> Reply:
         from openai.types.chat import ChatCompletion
