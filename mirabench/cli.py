@@ -121,6 +121,9 @@ def run(
     shard: Annotated[
         str | None, typer.Option(help="RANK/WORLD: run one shard (default: from torchrun, accelerate or SLURM env)")
     ] = None,
+    gpus_per_rank: Annotated[
+        int, typer.Option(help="sharded: each rank's GPUs (its cuda:0..K-1); default one, plugins saying `cuda`")
+    ] = 0,
     executor: Annotated[str, typer.Option(help="local, or ray: the shards as Ray tasks (extra [ray])")] = "local",
     shards: Annotated[int, typer.Option(help="with --executor ray: number of shards (tasks)")] = 2,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster to join (default: a local Ray)")] = None,
@@ -164,7 +167,7 @@ def run(
     elif executor == "local":
         this_shard = Shard.parse(shard) if shard else shard_from_env()
         if this_shard is not None:
-            pin_local_device()
+            pin_local_device(gpus_per_rank=gpus_per_rank)
         bar, update = _progress()
         with bar:
             result = run_spec(

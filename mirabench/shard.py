@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,32 @@ def shard_from_env(env: Mapping[str, str] | None = None) -> Shard | None:
     return None
 
 
-def pin_local_device(env: Mapping[str, str] | None = None) -> None:
-    """One GPU per rank on a node: make GPU `LOCAL_RANK` (torchrun, accelerate) or `SLURM_LOCALID` (srun), modulo
-    the GPUs seen, this process's current device. Plugins keep saying `cuda` and land on their own GPU. Nothing
-    happens without a local rank, without torch, or with fewer than two GPUs (a SLURM array task sees only its own)."""
+def pin_local_device(env: MutableMapping[str, str] | None = None, gpus_per_rank: int = 0) -> None:
+    """Give this rank its own GPU(s) on a node, from its local rank (`LOCAL_RANK`: torchrun, accelerate;
+    `SLURM_LOCALID`: srun). Nothing happens without a local rank.
+
+    `gpus_per_rank` K > 0: before anything imports torch, narrow CUDA_VISIBLE_DEVICES to the rank's K GPUs, so a
+    plugin's `cuda:0` .. `cuda:K-1` are its own (e.g. agent on cuda:0, editor on cuda:1 with K=2). Default: make
+    GPU `local rank % GPUs seen` the current device, so plugins saying `cuda` land on their own GPU (with fewer
+    than two GPUs, e.g. a SLURM array task that sees only its own, nothing changes)."""
     env = os.environ if env is None else env
     local = env.get("LOCAL_RANK", env.get("SLURM_LOCALID"))
-    if local is None or importlib.util.find_spec("torch") is None:
+    if local is None:
+        return
+    if gpus_per_rank > 0:
+        if "torch" in sys.modules:
+            raise ShardError("--gpus-per-rank must be applied before torch is imported")
+        seen = [d.strip() for d in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+        first = int(local) * gpus_per_rank
+        mine = seen[first : first + gpus_per_rank] if seen else [str(i) for i in range(first, first + gpus_per_rank)]
+        if seen and len(mine) < gpus_per_rank:
+            wanted = f"GPUs {first}..{first + gpus_per_rank - 1}"
+            raise ShardError(
+                f"local rank {local} with --gpus-per-rank {gpus_per_rank} needs {wanted}: {len(seen)} visible"
+            )
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(mine)
+        return
+    if importlib.util.find_spec("torch") is None:
         return
     import torch
 

@@ -101,6 +101,18 @@ def test_each_rank_takes_its_local_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     assert chosen == [2, 1]
 
 
+def test_gpus_per_rank_narrows_the_visible_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "torch", raising=False)  # as in a fresh `mirabench run` process
+    env = {"LOCAL_RANK": "1"}
+    pin_local_device(env, gpus_per_rank=2)
+    assert env["CUDA_VISIBLE_DEVICES"] == "2,3"  # rank 1's cuda:0 and cuda:1
+    env = {"SLURM_LOCALID": "2", "CUDA_VISIBLE_DEVICES": "4,5,6,7,0,1"}
+    pin_local_device(env, gpus_per_rank=2)
+    assert env["CUDA_VISIBLE_DEVICES"] == "0,1"
+    with pytest.raises(ShardError, match="needs GPUs 6..7: 6 visible"):
+        pin_local_device({"LOCAL_RANK": "3", "CUDA_VISIBLE_DEVICES": "0,1,2,3,4,5"}, gpus_per_rank=2)
+
+
 def test_three_ranks_merge_to_the_single_process_result(tmp_path: Path, reference: RunResult) -> None:
     out = tmp_path / "run"
     results = run_shards(out, 3)
