@@ -77,7 +77,8 @@ def _spec(config: Path | None, sets: list[str], flags: dict[str, Any]) -> RunSpe
     return build_spec(apply_sets(data, sets))
 
 
-def _progress() -> tuple[Progress, Any]:
+def _progress(show: bool = True) -> tuple[Progress, Any]:
+    """A progress bar and its update callback; `show=False` (ranks other than 0) draws nothing."""
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -85,6 +86,7 @@ def _progress() -> tuple[Progress, Any]:
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not show,
     )
     tasks: dict[str, Any] = {}
 
@@ -168,7 +170,7 @@ def run(
         this_shard = Shard.parse(shard) if shard else shard_from_env()
         if this_shard is not None:
             pin_local_device(gpus_per_rank=gpus_per_rank)
-        bar, update = _progress()
+        bar, update = _progress(show=this_shard is None or this_shard.rank == 0)  # one bar per job, not per rank
         with bar:
             result = run_spec(
                 spec,
