@@ -226,6 +226,26 @@ def merge(run_dir: Annotated[Path, typer.Argument(help="a sharded run directory"
 
 
 @app.command()
+def status(run_dir: Annotated[Path, typer.Argument(help="a run directory (read only: safe while it runs)")]) -> None:
+    """How far a run and each of its shards have got: samples done, failed, running, pending, steps."""
+    from mirabench.status import run_status
+
+    manifest, stores = run_status(run_dir)
+    if not manifest and not stores:
+        raise FileNotFoundError(f"{run_dir} is not a mirabench run (no run.json, no store)")
+    shards = manifest.get("shards", {})
+    console.print(
+        f"{run_dir}: {manifest.get('status', 'not started')}, config {manifest.get('config_hash', '?')}, "
+        f"attempts {manifest.get('attempts', 0)}" + (f", last sharded as {shards['world']} ranks" if shards else "")
+    )
+    table = Table("store", "done", "failed", "running", "pending", "steps", "rank finished")
+    for p in stores:
+        finished = "yes" if p.finished_rank else ("" if p.name == "store.sqlite" else "no")
+        table.add_row(p.name, str(p.done), str(p.failed), str(p.running), str(p.pending), str(p.steps), finished)
+    Console().print(table)
+
+
+@app.command()
 def report(
     runs: Annotated[list[Path], typer.Argument(help="run directories")],
     out: Annotated[Path | None, typer.Option(help="output file (default: stdout for md/csv/json)")] = None,

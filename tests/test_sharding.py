@@ -263,3 +263,26 @@ def test_kill_one_rank_then_resume(tmp_path: Path, reference: RunResult) -> None
     same_outputs(out, reference.run_dir)
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
     assert not list((out / "images").glob(".*.tmp"))
+
+
+def test_status_shows_each_shard_while_a_run_is_unfinished(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mirabench.cli import app
+    from mirabench.status import run_status
+
+    out = tmp_path / "run"
+    run_shards(out, 3, ranks=[0, 2])  # rank 1 has not run yet
+    manifest, stores = run_status(out)
+    assert manifest["status"] == "running" and [p.name for p in stores] == [Shard(0, 3).name, Shard(2, 3).name]
+    assert [(p.total, p.pending, p.finished_rank) for p in stores] == [(10, 0, True), (10, 0, True)]
+    assert all(p.done + p.failed == 10 and p.steps > 0 for p in stores)
+    shown = CliRunner().invoke(app, ["status", str(out)], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0 and "last sharded as 3 ranks" in shown.output and Shard(2, 3).name in shown.output
+
+    run_shards(out, 3, ranks=[1])  # the last rank finishes and merges: the run's store holds every sample
+    manifest, stores = run_status(out)
+    merged = stores[0]
+    assert manifest["status"] == "complete" and merged.name == "store.sqlite"
+    assert (merged.total, merged.pending, merged.running) == (N, 0, 0)
+    assert merged.steps == sum(p.steps for p in stores[1:])
