@@ -244,12 +244,18 @@ class RunStore:
         retryable failure. Idempotent: absorbing the same file twice changes nothing. Returns samples taken."""
         src = sqlite3.connect(f"{other.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         try:
+            if src.execute("SELECT COUNT(*) FROM sqlite_master WHERE name='scores'").fetchone()[0] == 0:
+                return 0  # a process killed before its store had a schema: nothing was committed there
             theirs = [r for r in src.execute("SELECT * FROM samples").fetchall() if wanted(r[0])]
             their_steps: dict[str, list[tuple[Any, ...]]] = {}
             for row in src.execute("SELECT * FROM steps ORDER BY sample_id, t"):
                 their_steps.setdefault(row[0], []).append(row)
             their_scores = [r for r in src.execute("SELECT * FROM scores").fetchall() if wanted(r[0])]
             their_configs = _metric_configs(src)
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(
+                f"{other} is not a readable mirabench store ({exc}): move it aside and run again"
+            ) from None
         finally:
             src.close()
         with self.transaction() as db:

@@ -286,3 +286,17 @@ def test_status_shows_each_shard_while_a_run_is_unfinished(tmp_path: Path) -> No
     assert manifest["status"] == "complete" and merged.name == "store.sqlite"
     assert (merged.total, merged.pending, merged.running) == (N, 0, 0)
     assert merged.steps == sum(p.steps for p in stores[1:])
+
+
+def test_an_empty_shard_file_is_nothing_and_a_corrupt_one_is_named(tmp_path: Path, reference: RunResult) -> None:
+    out = tmp_path / "run"
+    run_shards(out, 2, ranks=[1])
+    (out / "shards" / f"{Shard(0, 2).name}.sqlite").touch()  # a rank killed before its store had a schema
+    run_shards(out, 3)
+    same_outputs(out, reference.run_dir)
+
+    bad = tmp_path / "bad"
+    run_shards(bad, 2, ranks=[1])
+    (bad / "shards" / f"{Shard(1, 2).name}.sqlite").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ValueError, match=r"rank-0001-of-0002.sqlite is not a readable mirabench store.*move it aside"):
+        run(spec(), bad, shard=Shard(0, 3), use_cache=False)
