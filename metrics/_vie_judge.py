@@ -67,6 +67,7 @@ class LocalJudgeOptions(VieJudgeOptions):
     device: str = "auto"
     dtype: str = "auto"
     layout: Literal["processor", "vision-ids"] = "processor"
+    batch_size: int = Field(1, ge=1, description="backend=transformers: greedy judgements per generate() call")
 
 
 class VieJudgeMetric(Metric):
@@ -132,6 +133,7 @@ class VieJudgeMetric(Metric):
                 images_first=self.images_first,
                 dtype=o.dtype,
                 device=o.device,
+                batch_size=o.batch_size,
             )
             return JudgeClient(replace(self.judge_config(), provider="local"), local=vlm)
         return JudgeClient(self.judge_config())
@@ -174,8 +176,12 @@ class VieJudgeMetric(Metric):
         taking every core in a burst at the start (which starves the client's event loop and cost ~10% of
         throughput at concurrency 32), and memory holds a window of encoded images, not the whole batch.
         """
-        slots = threading.Semaphore(2 * self.opts.max_concurrency)
         client = self.client
+        if client.config.provider == "local":  # an in-process model: hand it every request, so it can batch
+            flat = [r for item in items for r in self.requests(item, salt, seed)]
+            results = client.chat_many(flat)
+            return list(zip(results[0::2], results[1::2], strict=True))
+        slots = threading.Semaphore(2 * self.opts.max_concurrency)
         built: deque[Future[tuple[ChatRequest, ChatRequest]]] = deque()
         sent: list[tuple[Future[ChatResult], Future[ChatResult]]] = []
 

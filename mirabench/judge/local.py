@@ -6,7 +6,8 @@ the request (so the cache key is the same idea everywhere) and are decoded here.
 - `vision-ids`: EditScore's hand-written Qwen2.5-VL layout: a fixed system turn, every image tagged `<imgN>: `
   with its vision tokens, then the text (upstream works around a transformers bug with vision ids this way).
 Sampling follows the request: temperature None or 0 is greedy; `extra` may carry top_p / top_k; a request seed
-seeds torch before generating (EditScore seeds every pass). Requests run one at a time (no padding effects).
+seeds torch before generating (EditScore seeds every pass). Greedy requests may run `batch_size` at a time
+(left-padded; default 1, one at a time); sampled ones always run alone.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class TransformersVLM:
         device: str = "auto",
         max_new_tokens: int = 512,
         trust_remote_code: bool = False,
+        batch_size: int = 1,
     ) -> None:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -54,6 +56,7 @@ class TransformersVLM:
         self.layout = layout
         self.images_first = images_first
         self.max_new_tokens = max_new_tokens
+        self.batch_size = max(1, batch_size)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
@@ -83,15 +86,32 @@ class TransformersVLM:
         return str(self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
 
     def __call__(self, requests: Sequence[ChatRequest]) -> list[Reply]:
-        return [self._one(r) for r in requests]
+        """Greedy requests with the same token limit go `batch_size` at a time; sampled ones (seeded per request,
+        as EditScore's passes are) one at a time, so a seed means the same draw as when run alone."""
+        replies: list[Reply | None] = [None] * len(requests)
+        groups: dict[int | None, list[int]] = {}
+        for i, req in enumerate(requests):
+            if req.temperature or self.batch_size == 1:
+                replies[i] = self._generate([req])[0]
+            else:
+                groups.setdefault(req.max_tokens, []).append(i)
+        for idx in groups.values():
+            for start in range(0, len(idx), self.batch_size):
+                chunk = idx[start : start + self.batch_size]
+                for i, reply in zip(chunk, self._generate([requests[i] for i in chunk]), strict=True):
+                    replies[i] = reply
+        return [r for r in replies if r is not None]
 
-    def _one(self, req: ChatRequest) -> Reply:
+    def _generate(self, reqs: Sequence[ChatRequest]) -> list[Reply]:
+        """One generate() call; several requests are left-padded together (they share every generation setting)."""
         import torch
         from PIL import Image
 
-        images = [Image.open(io.BytesIO(p.data)).convert("RGB") for p in req.images]
-        text = self.render(req)
-        inputs = self.processor(text=[text], images=images or None, return_tensors="pt").to(self.device)
+        images = [Image.open(io.BytesIO(p.data)).convert("RGB") for req in reqs for p in req.images]
+        texts = [self.render(req) for req in reqs]
+        self.processor.tokenizer.padding_side = "left"  # generation continues every row from its last token
+        inputs = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt").to(self.device)
+        req = reqs[0]
         gen: dict[str, Any] = {"max_new_tokens": req.max_tokens or self.max_new_tokens}
         if req.temperature:
             gen.update(do_sample=True, temperature=req.temperature)
@@ -102,7 +122,12 @@ class TransformersVLM:
             torch.manual_seed(req.seed)
         with torch.no_grad():
             out = self.model.generate(**inputs, **gen)
-        n_in = int(inputs["input_ids"].shape[1])
-        new = out[0, n_in:]
-        answer = self.processor.batch_decode([new], skip_special_tokens=True, clean_up_tokenization_spaces=False)[0]
-        return Reply(answer.strip(), self.path, Usage(n_in, int(new.shape[0])), "stop")
+        width = int(inputs["input_ids"].shape[1])
+        pad = self.processor.tokenizer.pad_token_id
+        replies = []
+        for row, mask in zip(out, inputs["attention_mask"], strict=True):
+            new = row[width:]
+            n_out = int((new != pad).sum()) if pad is not None else int(new.shape[0])
+            answer = self.processor.batch_decode([new], skip_special_tokens=True, clean_up_tokenization_spaces=False)
+            replies.append(Reply(answer[0].strip(), self.path, Usage(int(mask.sum()), n_out), "stop"))
+        return replies

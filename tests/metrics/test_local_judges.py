@@ -109,3 +109,33 @@ def test_editscore_lora_in_process_protocol(qwen25_lora: tuple[Path, Path]) -> N
     assert kw["do_sample"] is True and kw["temperature"] == 0.7 and kw["top_p"] == 0.9 and kw["top_k"] == 20
     pq = next(s for s in seen if "overedit" not in s["prompt"].lower())
     assert pq["prompt"].count("<img") == 1  # evaluate(): PQ sees the edited image only
+
+
+def judged_with_batch(path: Path, items: list[ScoreItem], batch: int) -> tuple[list[Any], list[int]]:
+    """Every (status, raw answer) of qwen3vl-sc at a batch size, and the rows of each generate() call."""
+    m = metrics.build("qwen3vl-sc", backend="transformers", path=str(path), max_tokens=6, cache=False, batch_size=batch)
+    vlm = m.client._local
+    rows: list[int] = []
+    real = vlm.model.generate
+
+    def counted(**kwargs: Any) -> Any:
+        rows.append(int(kwargs["input_ids"].shape[0]))
+        return real(**kwargs)
+
+    vlm.model.generate = counted
+    try:
+        return [(s.status, s.raw) for out in m.score_batch(items) for s in out.values()], rows
+    finally:
+        m.close()
+
+
+def test_batched_greedy_judgements_equal_one_at_a_time(qwen3: Path) -> None:
+    colours = [(250, 0, 0), (0, 250, 0), (0, 0, 250), (200, 200, 0), (0, 120, 240)]
+    items = [
+        ScoreItem(Sample(f"s{i}", f"make it colour {i}" + " please" * i, SOURCE), SOURCE, Image.new("RGB", (64, 64), c))
+        for i, c in enumerate(colours)
+    ]
+    one, one_rows = judged_with_batch(qwen3, items, 1)
+    four, four_rows = judged_with_batch(qwen3, items, 4)
+    assert one_rows == [1] * 10 and four_rows == [4, 4, 2]  # SC and PQ per item, greedy: batched 4 at a time
+    assert four == one  # left padding changes nothing a greedy judge says
