@@ -1,7 +1,8 @@
-"""Wave batching pays: one batched agent / editor call for 8 samples versus 8 single calls.
+"""Wave batching pays: one batched agent / editor / local-judge call for 8 samples versus 8 single calls.
 
 Builds the tiny random-weight stand-ins (mirabench.testing) unless real checkpoints are named, then times
-`Agent.plan_batch` on 8 states and `Editor.edit_batch` on 8 requests against 8 calls of one, and prints the ratio
+`Agent.plan_batch` on 8 states, `Editor.edit_batch` on 8 requests and the in-process qwen3vl-sc judge on 8 items
+(16 greedy judgements, `batch_size` 16 vs 1) against calls of one, and prints the ratio
 (single time / batched time; > 1 means batching is faster). On a GPU it also prints sample-steps per second.
 
     python benchmarks/batching.py [--batch 8] [--repeats 5] [--size 64] [--threads 1]
@@ -24,7 +25,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mirabench.registry import agents, editors
+from mirabench.plugins import ScoreItem
+from mirabench.registry import agents, editors, metrics
 from mirabench.types import AgentState, EditRequest, Sample
 
 
@@ -55,6 +57,7 @@ def main() -> None:
     ap.add_argument("--editor", default="kontext")
     ap.add_argument("--editor-path", default="")
     ap.add_argument("--editor-steps", type=int, default=2)
+    ap.add_argument("--judge-path", default="", help="a Qwen3-VL checkpoint for the in-process qwen3vl-sc judge")
     ap.add_argument("--max-new-tokens", type=int, default=16)
     args = ap.parse_args()
 
@@ -92,11 +95,32 @@ def main() -> None:
     e_batch = timed(lambda: editor.edit_batch(requests), args.repeats)
     e_single = timed(lambda: [editor.edit(r) for r in requests], args.repeats)
 
+    judge_path = args.judge_path or str(build_tiny("qwen3-vl", tmp / "judge"))
+    items = [ScoreItem(states[i].sample, pics[i], pics[n + i]) for i in range(n)]  # SC + PQ: 2 requests each
+
+    def judge_with(batch: int) -> float:
+        judge = metrics.build(
+            "qwen3vl-sc",
+            backend="transformers",
+            path=judge_path,
+            device=args.device,
+            batch_size=batch,
+            max_tokens=args.max_new_tokens,
+            cache=False,
+        )
+        try:
+            return timed(lambda: judge.score_batch(items), args.repeats)
+        finally:
+            judge.close()
+
+    j_batch, j_single = judge_with(2 * n), judge_with(1)
+
     device = agent.chat.device  # type: ignore[attr-defined]
     print(f"device {device}, torch threads {args.threads}, batch {n}, {args.size}px, median of {args.repeats}")
     for kind, name, batched, single in (
         ("agent", args.agent, a_batch, a_single),
         ("editor", args.editor, e_batch, e_single),
+        ("judge", "qwen3vl-sc", j_batch, j_single),
     ):
         print(
             f"{kind:<6} {name:<16} batched {batched:7.3f} s  {n} single {single:7.3f} s  ratio {single / batched:5.2f}x"

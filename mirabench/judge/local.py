@@ -89,13 +89,16 @@ class TransformersVLM:
         """Greedy requests with the same token limit go `batch_size` at a time; sampled ones (seeded per request,
         as EditScore's passes are) one at a time, so a seed means the same draw as when run alone."""
         replies: list[Reply | None] = [None] * len(requests)
-        groups: dict[int | None, list[int]] = {}
+        groups: dict[
+            tuple[int | None, int], list[int]
+        ] = {}  # alike prompts (same images, similar text): little padding
         for i, req in enumerate(requests):
             if req.temperature or self.batch_size == 1:
                 replies[i] = self._generate([req])[0]
             else:
-                groups.setdefault(req.max_tokens, []).append(i)
+                groups.setdefault((req.max_tokens, len(req.images)), []).append(i)
         for idx in groups.values():
+            idx.sort(key=lambda i: len(requests[i].text))
             for start in range(0, len(idx), self.batch_size):
                 chunk = idx[start : start + self.batch_size]
                 for i, reply in zip(chunk, self._generate([requests[i] for i in chunk]), strict=True):
