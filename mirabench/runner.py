@@ -491,12 +491,15 @@ def merge_run(run_dir: Path, world: int | None = None) -> RunResult:
         finally:
             store.close()
         calls: dict[str, int] = {}
+        backends: dict[str, list[dict[str, Any]]] = {}
         for info in ranks.values():
             for key, n in info["calls"].items():
                 calls[key] = calls.get(key, 0) + n
             for role, backend in info["backend_info"].items():
                 if backend:
-                    manifest.setdefault("backend_info", {}).setdefault(role, []).append(backend)
+                    backends.setdefault(role, []).append(backend)
+        if backends:  # this world's ranks, one entry each: set, not appended, so merging again changes nothing
+            manifest["backend_info"] = backends
         manifest["shards"] = {"world": world, "ranks_finished": sorted(ranks), "ranks": ranks}
         manifest.update({"status": _status(summary), "ended": _now(), "calls": calls})
         write_manifest(run_dir, manifest)

@@ -113,7 +113,12 @@ def test_gpus_per_rank_narrows_the_visible_gpus(monkeypatch: pytest.MonkeyPatch)
         pin_local_device({"LOCAL_RANK": "3", "CUDA_VISIBLE_DEVICES": "0,1,2,3,4,5"}, gpus_per_rank=2)
 
 
-def test_three_ranks_merge_to_the_single_process_result(tmp_path: Path, reference: RunResult) -> None:
+def test_three_ranks_merge_to_the_single_process_result(
+    tmp_path: Path, reference: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mirabench.editors.shapes import ShapesEditor
+
+    monkeypatch.setattr(ShapesEditor, "run_info", lambda self: {"ledger": "one per rank"})  # as an API editor's
     out = tmp_path / "run"
     results = run_shards(out, 3)
     assert [r.merged for r in results] == [False, False, True]  # the last rank to finish merges
@@ -127,10 +132,13 @@ def test_three_ranks_merge_to_the_single_process_result(tmp_path: Path, referenc
     assert manifest["status"] == "complete" and manifest["shards"]["ranks_finished"] == [0, 1, 2]
     assert manifest["calls"]["agent"] == reference.stats.agent_calls  # no sample ran twice, none was skipped
     assert manifest["calls"]["editor"] == reference.stats.editor_calls
+    assert manifest["backend_info"] == {"editor": [{"ledger": "one per rank"}] * 3}
 
     again = merge_run(out)  # idempotent
     assert again.summary == results[2].summary
     same_outputs(out, reference.run_dir)
+    remerged = json.loads((out / "run.json").read_text())
+    assert {k: v for k, v in remerged.items() if k != "ended"} == {k: v for k, v in manifest.items() if k != "ended"}
 
 
 def test_resume_with_another_number_of_ranks(tmp_path: Path, reference: RunResult) -> None:
