@@ -7,12 +7,13 @@ a login node while ranks are editing.
 from __future__ import annotations
 
 import re
-import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mirabench.manifest import read_manifest
+from mirabench.store import open_readonly
 
 __all__ = ["StoreProgress", "run_status"]
 
@@ -54,7 +55,7 @@ def run_status(run_dir: Path) -> tuple[dict[str, Any], list[StoreProgress]]:
 
 def _progress(path: Path, name: str, shard: tuple[int, int] | None, finished: bool = False) -> StoreProgress:
     owned, args = ("", ()) if shard is None else (" WHERE idx % ? = ?", (shard[1], shard[0]))
-    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30) as db:
+    with closing(open_readonly(path)) as db:
         counts = dict(db.execute(f"SELECT status, COUNT(*) FROM samples{owned} GROUP BY status", args).fetchall())
         steps = db.execute(
             f"SELECT COUNT(*) FROM steps WHERE sample_id IN (SELECT id FROM samples{owned})", args

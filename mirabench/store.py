@@ -22,7 +22,7 @@ from PIL import Image
 from mirabench.images import atomic_write_bytes, decode_image, encode_png, image_hash
 from mirabench.types import Edit, Score, ScoreStatus, Step, Stop, StopReason, Trajectory
 
-__all__ = ["RETRYABLE", "ImageDir", "RunStore", "SampleRecord"]
+__all__ = ["RETRYABLE", "ImageDir", "RunStore", "SampleRecord", "open_readonly"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -242,7 +242,7 @@ class RunStore:
         Trajectories are prefix-consistent across attempts (a resume continues the last committed step), so per
         sample the record with more progress wins whole; scores are a union where a success replaces a
         retryable failure. Idempotent: absorbing the same file twice changes nothing. Returns samples taken."""
-        src = sqlite3.connect(f"{other.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        src = open_readonly(other)
         try:
             if src.execute("SELECT COUNT(*) FROM sqlite_master WHERE name='scores'").fetchone()[0] == 0:
                 return 0  # a process killed before its store had a schema: nothing was committed there
@@ -295,6 +295,11 @@ class RunStore:
     def meta_counts(self) -> dict[str, Any]:
         with self._lock:
             return dict(self._db.execute("SELECT status, COUNT(*) FROM samples GROUP BY status").fetchall())
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a store file another process may be writing (WAL readers never block it)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
 
 
 def _metric_configs(db: sqlite3.Connection) -> dict[str, str]:

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from runprobe import committed_steps
+
 from mirabench.runner import run
 from mirabench.spec import RunSpec
 
@@ -43,16 +45,6 @@ CLI = [
     "--max-live",
     "16",
 ]
-
-
-def committed_steps(db_path: Path) -> int:
-    if not db_path.exists():
-        return 0
-    try:
-        with sqlite3.connect(db_path, timeout=1) as db:
-            return int(db.execute("SELECT COUNT(*) FROM steps").fetchone()[0])
-    except sqlite3.OperationalError:  # schema not created yet
-        return 0
 
 
 def sorted_rows(run_dir: Path) -> list[dict]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runprobe import committed_steps
 
 from mirabench.runner import RunResult, merge_run, run
 from mirabench.shard import Shard, ShardError, pin_local_device, shard_from_env
@@ -238,14 +239,6 @@ def test_torchrun_two_ranks_on_loopback_equal_one_process(tmp_path: Path, refere
     ]
 
 
-def _steps(db: Path) -> int:
-    try:
-        with sqlite3.connect(db, timeout=1) as con:
-            return int(con.execute("SELECT COUNT(*) FROM steps").fetchone()[0])
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-
-
 def test_kill_one_rank_then_resume(tmp_path: Path, reference: RunResult) -> None:
     out, env = tmp_path / "run", _env(tmp_path / "cache")
     slow = [*CLI, "--max-live=2", "--out", str(out)]  # small waves: a rank commits many times
@@ -260,7 +253,7 @@ def test_kill_one_rank_then_resume(tmp_path: Path, reference: RunResult) -> None
     ]
     victim = out / "shards" / f"{Shard(1, 2).name}.sqlite"
     deadline = time.monotonic() + 120
-    while procs[1].poll() is None and time.monotonic() < deadline and _steps(victim) < 10:
+    while procs[1].poll() is None and time.monotonic() < deadline and committed_steps(victim) < 10:
         time.sleep(0.01)
     procs[1].send_signal(signal.SIGKILL)
     assert procs[1].wait() == -signal.SIGKILL, "rank 1 finished before it could be killed"
