@@ -15,7 +15,8 @@ published defaults (steps, guidance) and how one call's keyword arguments are bu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar, Literal
 
 from PIL import Image
@@ -46,6 +47,18 @@ class DiffusersOptions(Options):
     negative_prompt: str | None = None
     resize_back: bool = Field(True, description="return each image at its input size")
     trust_remote_code: bool = False
+
+
+@contextmanager
+def _current_device(device: str) -> Iterator[None]:
+    """diffusers' device_map takes `cuda` only: make `cuda:N` the current device while loading."""
+    if device.startswith("cuda:"):
+        import torch
+
+        with torch.cuda.device(device):
+            yield
+    else:
+        yield
 
 
 def floor_to(value: int, multiple: int) -> int:
@@ -91,8 +104,11 @@ class DiffusersEditor(Editor):
             kwargs["variant"] = opts.variant
         if opts.trust_remote_code:
             kwargs["trust_remote_code"] = True
+        if opts.cpu_offload == "none":  # straight onto the device; offloading hooks need the weights on the CPU
+            kwargs["device_map"] = "cpu" if self.device == "cpu" else self.device.split(":")[0]
         try:
-            pipe = cls.from_pretrained(path, **kwargs)
+            with _current_device(self.device):
+                pipe = cls.from_pretrained(path, **kwargs)
         except OSError as exc:
             raise missing_model(path, f"editor {self.name!r}", exc) from None
         if opts.attention_backend:

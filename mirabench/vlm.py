@@ -131,6 +131,7 @@ class LocalVLM:
         kwargs: dict[str, Any] = {
             "dtype": pick_dtype(opts.dtype, self.device),
             "trust_remote_code": opts.trust_remote_code,
+            "device_map": self.device,  # straight onto the device, never a full copy in host RAM first
         }
         if opts.attn_implementation:
             kwargs["attn_implementation"] = opts.attn_implementation
@@ -151,7 +152,6 @@ class LocalVLM:
         except OSError as exc:
             raise missing_model(str(proc_id), f"{what} processor", exc) from None
         processor.tokenizer.padding_side = "left"
-        model = model.to(self.device)
         model.eval()
         torch.manual_seed(opts.seed)
         return model, processor

@@ -41,11 +41,16 @@ def merge_lora(adapter: Path, out: Path, base: str | None = None) -> Path:
     from peft import PeftModel
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from mirabench.weights import adapter_base
+    from mirabench.weights import adapter_base, is_adapter_dir, missing_model
 
+    if not is_adapter_dir(str(adapter)):
+        raise FileNotFoundError(f"{adapter} is not a LoRA adapter folder (it needs adapter_config.json)")
     base_id = adapter_base(str(adapter), base or "")
-    model = AutoModelForImageTextToText.from_pretrained(base_id)
-    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(base_id, device_map="cpu")
+        merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    except OSError as exc:
+        raise missing_model(base_id, f"base model of adapter {adapter}", exc) from None
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out, safe_serialization=True)
     processor_source = adapter if (Path(adapter) / "processor_config.json").exists() else base_id

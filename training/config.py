@@ -8,12 +8,12 @@ GRPO with LoRA, 200 steps, G = 5, lr 5e-6, KL beta 0.04, reward 2.0 * SC + 0.5 *
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["GRPOSettings", "LoraSettings", "SFTSettings", "TrainConfigError", "load_settings"]
+__all__ = ["GRPOSettings", "LoraSettings", "resolve_paths", "SFTSettings", "TrainConfigError", "load_settings"]
 
 
 class TrainConfigError(ValueError):
@@ -41,7 +41,10 @@ class _Common(_Strict):
     gradient_accumulation_steps: int = Field(1, ge=1)
     image_size: int = Field(512, ge=0, description="images resized (longest side) before the processor")
     template_file: str | None = Field(None, description="planner template text file (default: ours)")
-    bf16: bool = True
+    bf16: bool = Field(True, description="bf16 autocast over fp32 trainable weights (fp32 master weights)")
+    save_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="dtype of saved full weights; auto = the dtype the base checkpoint was stored in"
+    )
     gradient_checkpointing: bool = True
     use_cpu: bool = False
     seed: int = 0
@@ -80,15 +83,35 @@ class GRPOSettings(_Common):
     format_weight: float = Field(1.0, ge=0, description="weight of the well-formed-answer reward")
 
 
+LOCAL_FIELDS = ("dataset", "output_dir", "template_file")
+
+
+def resolve_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Relative paths made absolute against `folder`; `model` only when it is written as a path (./ ../ ~ /).
+
+    The model path is written into LoRA adapters as their base, so a relative one would only work from the
+    directory the training ran in (elsewhere it reads as a hub id)."""
+    out = dict(data)
+    for key in LOCAL_FIELDS:
+        if isinstance(out.get(key), str):
+            out[key] = str((folder / Path(out[key]).expanduser()).resolve())
+    model = out.get("model")
+    if isinstance(model, str) and (model.startswith((".", "/", "~")) or (folder / model).is_dir()):
+        out["model"] = str((folder / Path(model).expanduser()).resolve())
+    return out
+
+
 def load_settings(path: Path, kind: type[SFTSettings] | type[GRPOSettings], overrides: dict[str, Any]) -> Any:
-    """Settings from a YAML file plus overrides (e.g. from --set), with field-named errors."""
+    """Settings from a YAML file plus overrides (e.g. from --set), with field-named errors.
+
+    Paths in the file are resolved against the file's folder, paths given as overrides against the current one."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise TrainConfigError(f"cannot read training config {path}: {exc}") from None
     if not isinstance(data, dict):
         raise TrainConfigError(f"training config {path} must be a mapping")
-    data.update(overrides)
+    data = {**resolve_paths(data, Path(path).parent), **resolve_paths(overrides, Path.cwd())}
     try:
         return kind(**data)
     except ValidationError as exc:

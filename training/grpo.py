@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,9 @@ from mirabench.plugins import Editor, Metric, ScoreItem
 from mirabench.registry import editors, metrics
 from mirabench.training.checkpoint import write_checkpoint
 from mirabench.training.config import GRPOSettings
+from mirabench.training.placement import local_rank, memory_plan, place_options, policy_bytes, rank_device
 from mirabench.training.prompting import planner_template, prompt_row
-from mirabench.training.sft import TrainResult, common_args, lora_config
+from mirabench.training.sft import TrainResult, check_fp32_trainable, common_args, load_policy, lora_config
 from mirabench.types import Edit, EditRequest, Sample, Stop
 
 __all__ = ["EditReward", "format_reward", "train_grpo"]
@@ -147,8 +149,9 @@ def _seed(session: str, instruction: str) -> int:
 
 def train_grpo(settings: GRPOSettings) -> tuple[TrainResult, EditReward]:
     """Train a LoRA adapter on the SFT checkpoint; saves adapter + processor + manifest in output_dir."""
+    import torch
     from datasets import load_from_disk
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers import AutoProcessor
     from trl import GRPOConfig, GRPOTrainer
 
     template = planner_template(settings.template_file)
@@ -158,8 +161,12 @@ def train_grpo(settings: GRPOSettings) -> tuple[TrainResult, EditReward]:
         lambda row: prompt_row(row, template, settings.image_size),
         remove_columns=[c for c in raw.column_names if c not in keep],
     )
-    editor = editors.build(settings.editor, **settings.editor_options)
-    metric = metrics.build(settings.metric, **settings.metric_options)
+    device = rank_device(settings.use_cpu)  # before anything is built: every rank's models go to its own GPU
+    editor = editors.build(settings.editor, **place_options(editors, settings.editor, settings.editor_options, device))
+    metric = metrics.build(settings.metric, **place_options(metrics, settings.metric, settings.metric_options, device))
+    load_now = getattr(metric, "client", None)
+    if callable(load_now):  # judges load lazily; load it now so the plan measures it and a missing one fails early
+        load_now()
     cache = Cache()
     reward = EditReward(editor, metric, settings, cache)
     args = GRPOConfig(
@@ -171,17 +178,21 @@ def train_grpo(settings: GRPOSettings) -> tuple[TrainResult, EditReward]:
         reward_weights=[settings.format_weight, 1.0],
         **settings.trl,
     )
-    processor = AutoProcessor.from_pretrained(settings.model)
-    model = AutoModelForImageTextToText.from_pretrained(settings.model)
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=[format_reward, reward],
-        args=args,
-        train_dataset=data,
-        processing_class=processor,
-        peft_config=lora_config(settings.lora),
-    )
     try:
+        frozen = torch.bfloat16 if settings.bf16 else torch.float32
+        policy = policy_bytes(settings.model, frozen, lora_config(settings.lora), settings.beta)
+        plan = memory_plan(device, policy, editor, metric)
+        print(f"[rank {local_rank()}] " + plan.render(), file=sys.stderr, flush=True)
+        processor = AutoProcessor.from_pretrained(settings.model)
+        trainer = GRPOTrainer(
+            model=load_policy(settings, True, device),
+            reward_funcs=[format_reward, reward],
+            args=args,
+            train_dataset=data,
+            processing_class=processor,
+            peft_config=lora_config(settings.lora),
+        )
+        check_fp32_trainable(trainer.model)
         trainer.train()
     finally:
         editor.close()
@@ -202,6 +213,7 @@ def train_grpo(settings: GRPOSettings) -> tuple[TrainResult, EditReward]:
             "reward": stats,
             "editor": editor.identity(),
             "metric": metric.identity(),
+            "memory_plan": plan.rows,
         },
     )
     return TrainResult(out, {"reward_failures": float(reward.stats.failures)}, list(trainer.state.log_history)), reward

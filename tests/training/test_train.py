@@ -7,34 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from training_chain import CPU
 
 from mirabench.images import source_image
 from mirabench.registry import editors, metrics
 from mirabench.training.checkpoint import merge_lora, read_checkpoint
 from mirabench.training.config import GRPOSettings, LoraSettings, SFTSettings
-from mirabench.training.data import build, shapes_sessions
 from mirabench.training.grpo import EditReward, format_reward, train_grpo
 from mirabench.training.sft import train_sft
-
-# A short template of our own keeps the byte-level tiny model's sequences short (the default one works the same,
-# only slower); the agent is given the same file at evaluation.
-TEMPLATE = "Before: <image> Now: <image> Goal: <instruction>\nAnswer with NEXT_EDITING_INSTRUCTION:"
-CPU = dict(bf16=False, gradient_checkpointing=False, use_cpu=True, image_size=64, logging_steps=5)
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from mirabench.testing.qwen_vl import tiny_qwen25_vl
-
-    root = tmp_path_factory.mktemp("train")
-    (root / "template.txt").write_text(TEMPLATE)
-    build(shapes_sessions(6, seed=2, max_goals=3), root / "data", editors.build("shapes"), metrics.build("shapes"))
-    return {
-        "root": root,
-        "base": tiny_qwen25_vl(root / "base"),
-        "dataset": root / "data" / "dataset",
-        "template": root / "template.txt",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +104,8 @@ def test_grpo_merge_and_evaluate(chain: dict[str, Path], sft: tuple[Path, dict[s
     assert (adapter / "adapter_model.safetensors").exists() and not list(adapter.glob("*.bin"))
     assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == str(sft_dir)
     assert read_checkpoint(adapter)["reward"]["edits_executed"] == reward.stats.edits_executed
+    plan = read_checkpoint(adapter)["memory_plan"]["cpu"]  # printed before training, recorded with the adapter
+    assert plan["policy"] > 0 and plan["trainable"] > 0 and "reference" not in plan  # LoRA: no second copy
     assert any("rewards/edit_reward/mean" in h for h in result.log_history)
 
     merged = merge_lora(adapter, chain["root"] / "merged")
