@@ -219,3 +219,18 @@ def test_agents_see_direct_baseline_with_every_editor_registered() -> None:
     names = set(editors.names())
     assert {"kontext", "qwen-image-edit", "qwen-image-edit-plus", "instructpix2pix", "http"} <= names
     assert {"step1x-edit", "omnigen2", "bagel"} <= names
+
+
+def test_local_vlm_loads_straight_onto_its_device(tiny: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers import AutoModelForImageTextToText
+
+    seen: list[Any] = []
+    original = AutoModelForImageTextToText.from_pretrained.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: Any, name: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("device_map"))
+        return original(cls, name, **kwargs)
+
+    monkeypatch.setattr(AutoModelForImageTextToText, "from_pretrained", classmethod(spy))
+    agent = Mira7B(path=str(tiny["qwen25-vl"]), device="cpu")
+    assert seen == ["cpu"] and next(agent.chat.model.parameters()).device.type == "cpu"  # type: ignore[attr-defined]

@@ -88,3 +88,23 @@ def test_dtype_and_attention_options_reach_the_pipeline(tiny: dict[str, Path]) -
     assert editor.edit(requests(1)[0]).size == (64, 48)
     with pytest.raises(ValueError, match="dtype"):
         editors.build("kontext", path=str(tiny["kontext"]), dtype="float8")
+
+
+def test_weights_load_straight_onto_the_device_unless_offloaded(
+    tiny: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import diffusers
+
+    seen: list[Any] = []
+    original = diffusers.FluxKontextPipeline.from_pretrained.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: Any, path: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("device_map"))
+        return original(cls, path, **kwargs)
+
+    monkeypatch.setattr(diffusers.FluxKontextPipeline, "from_pretrained", classmethod(spy))
+    editor = editors.build("kontext", path=str(tiny["kontext"]), device="cpu", steps=1)
+    assert seen == ["cpu"] and editor.pipe.transformer.device.type == "cpu"
+    # CPU offload hooks place the weights themselves: no device map then
+    editors.build("kontext", path=str(tiny["kontext"]), device="cpu", cpu_offload="model")
+    assert seen[-1] is None
