@@ -30,8 +30,11 @@ Public API (stable; issue #5's API agents/editors build on it):
   "gemini" (official `google-genai` client), or "local" (an in-process callable, e.g. a transformers VLM; see
   `mirabench.judge.local`). Credentials come only from the environment (`OPENAI_API_KEY`,
   `GEMINI_API_KEY`/`GOOGLE_API_KEY`); base URLs from `OPENAI_BASE_URL` / `GOOGLE_GEMINI_BASE_URL` or `base_url`.
-- Concurrency adapts: it shrinks when 429s are a sustained share of recent calls (not on a single blip), honours
-  Retry-After for every caller, and grows back on success. Retries (jittered exponential) only on retryable errors:
+- Concurrency adapts: it shrinks when 429s are a sustained share of recent calls (not on a single blip) and grows
+  back on success. A 429's Retry-After (or Gemini's RetryInfo) delays that request's retry only; the whole key
+  pauses when the provider says it is exhausted (x-ratelimit-remaining-*: 0, Gemini's QuotaFailure) or the 429s
+  are sustained. x-ratelimit-* headers on answers pace calls to the announced allowance; `rpm` / `tpm` cap a run
+  to a known tier. Retries (jittered exponential) only on retryable errors:
   429, 408, 409, 5xx, timeouts, connection errors and unreadable response bodies. 400/401/403/404 fail at once.
 - Budget: `max_calls` / `max_cost_usd` stop cleanly: calls past the cap return status "budget" and are not sent.
 - Cache: successful answers are stored in the global content-addressed `mirabench.cache.Cache`, keyed by provider,

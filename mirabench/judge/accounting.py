@@ -43,6 +43,8 @@ class Ledger:
         self.errors: Counter[str] = Counter()
         self.models: Counter[str] = Counter()
         self.min_concurrency: int | None = None
+        self.key_pauses = 0
+        self.paced = 0
 
     def cost_of(self, model: str, usage: Usage) -> float | None:
         price = self.prices.get(model)
@@ -78,10 +80,12 @@ class Ledger:
             self.statuses[status] += 1
             self.cache_hits += int(cached)
 
-    def concurrency(self, limit: int) -> None:
+    def concurrency(self, limit: int, key_pauses: int = 0, paced: int = 0) -> None:
+        """The limiter's state after a call: its lowest limit, whole-key pauses and calls held for a reset."""
         with self._lock:
             if self.min_concurrency is None or limit < self.min_concurrency:
                 self.min_concurrency = limit
+            self.key_pauses, self.paced = key_pauses, paced
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -100,4 +104,6 @@ class Ledger:
                 "unpriced_calls": self.unpriced_calls if self.prices else None,
                 "models_reported": dict(sorted(self.models.items())),
                 "min_concurrency": self.min_concurrency,
+                "key_pauses": self.key_pauses,
+                "paced": self.paced,
             }

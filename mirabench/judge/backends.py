@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,7 +29,10 @@ __all__ = [
     "CallError",
     "GeminiBackend",
     "OpenAIBackend",
+    "RateInfo",
     "Reply",
+    "duration_seconds",
+    "rate_info",
     "retry_after_seconds",
 ]
 
@@ -41,6 +45,29 @@ RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 
 
 
 @dataclass(frozen=True)
+class RateInfo:
+    """What a response's OpenAI-style `x-ratelimit-*` headers say about the key: calls and tokens left, and the
+    seconds until each allowance is whole again (None where a header is absent)."""
+
+    remaining_requests: int | None = None
+    reset_requests_s: float | None = None
+    remaining_tokens: int | None = None
+    reset_tokens_s: float | None = None
+
+    def exhausted_for(self) -> float | None:
+        """Seconds the key is out of calls or tokens (the longer wait), None when it is not out of either."""
+        waits = [
+            reset
+            for left, reset in (
+                (self.remaining_requests, self.reset_requests_s),
+                (self.remaining_tokens, self.reset_tokens_s),
+            )
+            if left is not None and left <= 0 and reset is not None
+        ]
+        return max(waits) if waits else None
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     model: str = ""
@@ -48,16 +75,31 @@ class Reply:
     finish_reason: str = ""
     refusal: str | None = None
     images: tuple[bytes, ...] = ()
+    rate: RateInfo | None = None
 
 
 class CallError(Exception):
-    """A failed attempt: `kind` (rate_limited, server, timeout, connection, bad_response, client), HTTP status."""
+    """A failed attempt: `kind` (rate_limited, server, timeout, connection, bad_response, client), HTTP status.
 
-    def __init__(self, kind: str, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    `retry_after`: how long this request should wait before its retry (Retry-After, Gemini's RetryInfo).
+    `key_pause`: set only when the provider says the whole key is exhausted (x-ratelimit-remaining-*: 0 with its
+    reset, Gemini's QuotaFailure): every call waits that long, not just this one.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        key_pause: float | None = None,
+    ) -> None:
         super().__init__(scrub(message))  # servers may echo the caller's key in an error body
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
+        self.key_pause = key_pause
 
     @property
     def retryable(self) -> bool:
@@ -93,9 +135,85 @@ def retry_after_seconds(headers: Any) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
-def _status_error(status: int, message: str, headers: Any) -> CallError:
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text: Any) -> float | None:
+    """`6m0s`, `1.5s`, `250ms`, `34s` (OpenAI's reset headers, Gemini's retryDelay) or a bare number of seconds."""
+    if text is None:
+        return None
+    value = str(text).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parts = _DURATION.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        return None
+    return sum(float(n) * _UNIT[u] for n, u in parts)
+
+
+def rate_info(headers: Any) -> RateInfo | None:
+    """The `x-ratelimit-remaining-*` / `x-ratelimit-reset-*` headers, or None when the server sends none."""
+    if headers is None:
+        return None
+    try:
+        got = {
+            k: headers.get(f"x-ratelimit-{k}")
+            for k in ("remaining-requests", "reset-requests", "remaining-tokens", "reset-tokens")
+        }
+    except AttributeError:
+        return None
+    if got["remaining-requests"] is None and got["remaining-tokens"] is None:
+        return None
+
+    def count(v: Any) -> int | None:
+        try:
+            return int(float(v)) if v is not None else None
+        except ValueError:
+            return None
+
+    return RateInfo(
+        count(got["remaining-requests"]),
+        duration_seconds(got["reset-requests"]),
+        count(got["remaining-tokens"]),
+        duration_seconds(got["reset-tokens"]),
+    )
+
+
+def gemini_retry(body: Any) -> tuple[float | None, bool]:
+    """Gemini's error details: RetryInfo's `retryDelay` in seconds, and whether a QuotaFailure says the key's quota
+    is used up (then the delay is for the whole key)."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    delay, quota = None, False
+    for d in details if isinstance(details, list) else []:
+        kind = str(d.get("@type", "")) if isinstance(d, dict) else ""
+        if kind.endswith("google.rpc.RetryInfo"):
+            delay = duration_seconds(d.get("retryDelay"))
+        elif kind.endswith("google.rpc.QuotaFailure"):
+            quota = True
+    return delay, quota
+
+
+def _status_error(
+    status: int, message: str, headers: Any, retry_after: float | None = None, key_pause: float | None = None
+) -> CallError:
+    """A classified HTTP error. A 429 that says the key is out of calls or tokens pauses the key until the reset."""
     kind = "rate_limited" if status == 429 else ("server" if status in RETRYABLE_STATUS else "client")
-    return CallError(kind, f"HTTP {status}: {message}"[:500], status=status, retry_after=retry_after_seconds(headers))
+    wait = retry_after_seconds(headers)
+    if retry_after is None:
+        retry_after = wait
+    if status == 429 and key_pause is None:
+        info = rate_info(headers)
+        key_pause = info.exhausted_for() if info is not None else None
+        if key_pause is not None and wait is not None:
+            key_pause = max(key_pause, wait)
+    if key_pause is not None and retry_after is None:
+        retry_after = key_pause
+    msg = f"HTTP {status}: {message}"[:500]
+    return CallError(kind, msg, status=status, retry_after=retry_after, key_pause=key_pause)
 
 
 def _transport_error(exc: Exception) -> CallError:
@@ -173,9 +291,15 @@ class OpenAIBackend:
         # The client's low-level post with a ready JSON body: same transport, auth, errors and response model
         # as chat.completions.create, without its per-call recursive TypedDict transform of our plain-dict
         # messages (~2 ms of CPU per call, a third of the client's cost at concurrency 32) or a re-serialization.
-        resp = await _openai_call(
-            self._client.post("/chat/completions", cast_to=ChatCompletion, content=body, options={"timeout": timeout})
+        raw = await _openai_call(
+            self._client.post(
+                "/chat/completions", cast_to=ChatCompletion, content=body, options={"timeout": timeout, **_RAW}
+            )
         )
+        try:
+            resp = raw.parse()
+        except Exception as exc:  # the body did not match the response model
+            raise CallError("bad_response", f"unreadable response: {exc}"[:500]) from exc
         if not getattr(resp, "choices", None):
             raise CallError("bad_response", "response has no choices")
         choice = resp.choices[0]
@@ -187,7 +311,8 @@ class OpenAIBackend:
         refusal = getattr(msg, "refusal", None) or (
             "content_filter" if choice.finish_reason == "content_filter" else None
         )
-        return Reply(msg.content or "", resp.model or "", usage, choice.finish_reason or "", refusal)
+        rate = rate_info(raw.headers)
+        return Reply(msg.content or "", resp.model or "", usage, choice.finish_reason or "", refusal, rate=rate)
 
     async def edit_image(self, req: ImageEditRequest, timeout: float) -> Reply:
         """One `images.edit` call (n=1): the answer's b64_json image comes back decoded in `Reply.images`.
@@ -219,13 +344,22 @@ class OpenAIBackend:
         await self._client.close()
 
 
+_RAW: Any = {"headers": {"X-Stainless-Raw-Response": "true"}}
+"""Request option: the openai client returns its raw response (headers, then `.parse()`), as `with_raw_response`."""
+
+
 async def _openai_call(call: Any) -> Any:
-    """Await one official-client call, its exceptions turned into classified CallErrors for the retry loop."""
+    """Await one official-client call, its exceptions turned into classified CallErrors for the retry loop.
+
+    A 429 for `insufficient_quota` is the account's billing, not a rate: retrying cannot help, so it fails at once.
+    """
     import openai
 
     try:
         return await call
     except openai.APIStatusError as exc:
+        if exc.status_code == 429 and getattr(exc, "code", None) == "insufficient_quota":
+            raise CallError("client", f"HTTP 429: {exc.message}"[:500], status=429) from exc
         raise _status_error(exc.status_code, exc.message, exc.response.headers) from exc
     except openai.APITimeoutError as exc:
         raise CallError("timeout", str(exc)) from exc
@@ -282,7 +416,9 @@ class GeminiBackend:
             )
         except errors.APIError as exc:
             headers = getattr(getattr(exc, "response", None), "headers", None)
-            raise _status_error(int(exc.code or 0), str(exc.message or exc), headers) from exc
+            delay, quota = gemini_retry(exc.details)
+            pause = delay if quota and exc.code == 429 else None
+            raise _status_error(int(exc.code or 0), str(exc.message or exc), headers, delay, pause) from exc
         except ValueError as exc:
             raise CallError("bad_response", f"unreadable response: {exc}"[:500]) from exc
         except Exception as exc:  # transport errors come from httpx2, which we do not import

@@ -48,6 +48,8 @@ class JudgeConfig:
     max_cost_usd: float | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
     use_cache: bool = True
+    rpm: float | None = None
+    tpm: float | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,8 @@ class JudgeConfig:
             "max_attempts": self.max_attempts,
             "max_calls": self.max_calls,
             "max_cost_usd": self.max_cost_usd,
+            "rpm": self.rpm,
+            "tpm": self.tpm,
         }
 
 
@@ -205,16 +209,22 @@ class JudgeClient:
     def close(self) -> None:
         loop = self._loop
         if loop is not None and self._thread is not None:
-            if self._backend is not None:
-                backend = self._backend
+            backend = self._backend
 
-                async def shut() -> None:
+            async def shut() -> None:
+                """Calls still waiting (for a pause, a reset, an rpm window) end cancelled, then the pool closes."""
+                me = asyncio.current_task()
+                pending = [t for t in asyncio.all_tasks() if t is not me]
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                if backend is not None:
                     await backend.aclose()
 
-                try:
-                    asyncio.run_coroutine_threadsafe(shut(), loop).result(timeout=10)
-                except Exception:  # closing is best effort; the process may be exiting
-                    pass
+            try:
+                asyncio.run_coroutine_threadsafe(shut(), loop).result(timeout=10)
+            except Exception:  # closing is best effort; the process may be exiting
+                pass
             loop.call_soon_threadsafe(loop.stop)
             self._thread.join(timeout=10)
             loop.close()
@@ -290,7 +300,9 @@ class JudgeClient:
             return ChatResult("api_error", error=str(exc))
         if self._limiter is None:
             c = self.config
-            self._limiter = AdaptiveLimiter(c.max_concurrency, c.min_concurrency, threshold=c.backoff_threshold)
+            self._limiter = AdaptiveLimiter(
+                c.max_concurrency, c.min_concurrency, threshold=c.backoff_threshold, rpm=c.rpm, tpm=c.tpm
+            )
         result = await self._attempts(req, self._backend, self._limiter, prepared)
         self.ledger.finished(result.status)
         if isinstance(req, ChatRequest):
@@ -302,8 +314,9 @@ class JudgeClient:
     ) -> ChatResult:
         c = self.config
         last = ""
+        tokens = self._tokens(req) if c.tpm else 0
         for attempt in range(1, c.max_attempts + 1):
-            await limiter.acquire()
+            await limiter.acquire(tokens)
             if not self._budget_left():
                 await limiter.release("error")
                 return ChatResult("budget", attempts=attempt - 1, error="run budget exhausted; call not sent")
@@ -321,8 +334,9 @@ class JudgeClient:
             except Exception as exc:  # a client bug or an unexpected transport error: fail the call, keep going
                 err = CallError("client", f"{type(exc).__name__}: {exc}"[:500])
             if err is None and reply is not None:
-                await limiter.release("ok")
-                self.ledger.concurrency(limiter.limit)
+                billed = reply.usage.input_tokens + reply.usage.output_tokens
+                await limiter.release("ok", rate=reply.rate, tokens=billed)
+                self.ledger.concurrency(limiter.limit, limiter.key_pauses, limiter.paced)
                 self.ledger.attempt(retry=attempt > 1)
                 self.ledger.billed(c.model, reply.model, reply.usage)
                 status: Status = "refused" if reply.refusal else "ok"
@@ -344,8 +358,9 @@ class JudgeClient:
                 )
             assert err is not None
             rate_limited = err.kind == "rate_limited"
-            await limiter.release("rate_limited" if rate_limited else "error", err.retry_after)
-            self.ledger.concurrency(limiter.limit)
+            outcome = "rate_limited" if rate_limited else "error"
+            await limiter.release(outcome, err.retry_after, key_pause=err.key_pause)
+            self.ledger.concurrency(limiter.limit, limiter.key_pauses, limiter.paced)
             self.ledger.attempt(
                 retry=attempt > 1, rate_limited=rate_limited, timeout=err.kind == "timeout", error=err.kind
             )
@@ -354,6 +369,17 @@ class JudgeClient:
                 break
             await asyncio.sleep(self._backoff(attempt, err.retry_after))
         return ChatResult("api_error", attempts=attempt, error=last)
+
+    def _tokens(self, req: ChatRequest | ImageEditRequest) -> int:
+        """The estimate `tpm` paces by: input plus `max_tokens` (as providers count a call against the limit)."""
+        if not isinstance(req, ChatRequest):
+            return 0
+        from mirabench.judge.tokens import request_tokens
+
+        try:
+            return sum(request_tokens(req, self.config.provider, self.config.model, self.config.image_detail))
+        except Exception:  # an unreadable image header: the call itself will say what is wrong
+            return 0
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Retry-After when the server gives one (plus a little jitter), else full-jitter exponential."""

@@ -1,4 +1,5 @@
-"""Adaptive concurrency: a semaphore whose size follows the provider's rate limit (AIMD).
+"""Adaptive concurrency and pacing for one key: a semaphore whose size follows the provider's rate limit (AIMD),
+plus the waits the provider asks for.
 
 A single 429 is a blip (a shared quota, another client, a provider that sheds a random share of load); a
 sustained share of 429s among recent calls means we are too many. So:
@@ -8,7 +9,14 @@ sustained share of 429s among recent calls means we are too many. So:
   within one window; the window restarts after a decrease, so the next step judges calls made at the new limit;
 - increase by one per `limit` successes (one round of calls), counted since the last change, not "in a row":
   with 5% random 429s a 20-success streak is rarer than not, and a streak rule would keep the limit low for good;
-- every caller waits out a Retry-After (it is the provider's own instruction, for the whole key).
+- a 429's Retry-After delays that request's retry only (the client sleeps it out without a slot). The whole key
+  pauses only when the provider says the key is exhausted (`key_pause`: x-ratelimit-remaining-*: 0, Gemini's
+  QuotaFailure) or when the window rule above finds the 429s sustained, and then for the time stated;
+- proactive pacing: the `x-ratelimit-remaining-*` / `-reset-*` headers of answers give an allowance of calls
+  (and tokens) until the reset; once it is spent, calls wait for the reset instead of collecting 429s;
+- optional `rpm` / `tpm` for a known tier: a sliding window (no more than that many calls, or estimated tokens,
+  in any `period_s`), so such a run never sees a 429 even from a fixed-window quota, which a leaky bucket that
+  starts full would overrun by up to twice its rate in the first period.
 """
 
 from __future__ import annotations
@@ -16,12 +24,83 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from typing import Any
 
-__all__ = ["AdaptiveLimiter"]
+__all__ = ["AdaptiveLimiter", "Allowance", "SlidingWindow"]
+
+
+class SlidingWindow:
+    """At most `limit` units in any `period_s`: a log of what was sent (one entry per call)."""
+
+    def __init__(self, limit: float, period_s: float = 60.0) -> None:
+        self.limit = limit
+        self.period_s = period_s
+        self._log: deque[tuple[float, float]] = deque()
+        self._used = 0.0
+
+    def wait(self, amount: float, now: float) -> float:
+        """Seconds until `amount` fits (an amount above the limit fits once the window is empty)."""
+        while self._log and self._log[0][0] <= now - self.period_s:
+            self._used -= self._log.popleft()[1]
+        if not self._log or self._used + amount <= self.limit:
+            return 0.0
+        used, i = self._used, 0
+        while used + amount > self.limit and i < len(self._log):  # wait for enough entries to age out
+            used -= self._log[i][1]
+            i += 1
+        return self._log[i - 1][0] + self.period_s - now
+
+    def spend(self, amount: float, now: float) -> None:
+        self._log.append((now, amount))
+        self._used += amount
+
+
+class Allowance:
+    """What the key has left until its reset, as the newest headers say, less what we sent since.
+
+    Answers arrive out of order: within one reset period the lowest count wins; a reset time later than the one
+    held by more than half the announced wait (plus 0.1 s of latency jitter) starts a new period, whose count
+    replaces the old one. Once spent, calls wait for the announced reset: exact for fixed windows, cautious for
+    a bucket that refills continuously (it is back to full by then).
+    """
+
+    def __init__(self) -> None:
+        self.left: float | None = None
+        self.until = 0.0
+
+    def observe(self, remaining: float, reset_s: float, in_flight: float, now: float) -> None:
+        until = now + reset_s
+        left = remaining - in_flight  # calls sent after this one and still in flight are not in its count yet
+        if self.left is None or now >= self.until or until > self.until + 0.5 * reset_s + 0.1:
+            self.left, self.until = left, until
+        else:
+            self.left, self.until = min(self.left, left), max(self.until, until)
+
+    def wait(self, amount: float, now: float) -> float:
+        """Seconds to wait before spending `amount` (0: spend it now)."""
+        if self.left is None:
+            return 0.0
+        if now >= self.until:
+            self.left = None
+            return 0.0
+        return 0.0 if self.left >= amount else self.until - now
+
+    def spend(self, amount: float) -> None:
+        if self.left is not None:
+            self.left -= amount
 
 
 class AdaptiveLimiter:
-    def __init__(self, maximum: int, minimum: int = 1, window: int = 64, threshold: float = 0.2) -> None:
+    def __init__(
+        self,
+        maximum: int,
+        minimum: int = 1,
+        window: int = 64,
+        threshold: float = 0.2,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        period_s: float = 60.0,
+    ) -> None:
         self.maximum = max(1, maximum)
         self.minimum = max(1, min(minimum, self.maximum))
         self.limit = self.maximum
@@ -29,10 +108,18 @@ class AdaptiveLimiter:
         self.in_flight = 0
         self.resume_at = 0.0
         self.decreases = 0
+        self.key_pauses = 0
+        self.paced = 0  # calls that waited for a header-announced reset
+        self.requests = Allowance()
+        self.tokens = Allowance()
+        self.tokens_per_call = 0.0  # running mean of billed tokens per answer: the token allowance's unit
+        self._answers = 0
         self._outcomes: deque[int] = deque(maxlen=max(4, window))
         self._successes = 0  # since the last change of the limit
         self._min_seen = self.maximum
         self._cond: asyncio.Condition | None = None
+        self.rpm = SlidingWindow(rpm, period_s) if rpm else None
+        self.tpm = SlidingWindow(tpm, period_s) if tpm else None
 
     @property
     def min_seen(self) -> int:
@@ -43,45 +130,93 @@ class AdaptiveLimiter:
             self._cond = asyncio.Condition()
         return self._cond
 
-    async def acquire(self) -> None:
-        """Wait for a slot, then for any Retry-After pause in force."""
+    async def acquire(self, tokens: int = 0) -> None:
+        """Wait for a slot, then for any key pause, header-announced reset, or room in the rpm/tpm windows.
+
+        `tokens`: the call's estimated tokens, for `tpm`.
+        """
         cond = self._condition()
         async with cond:
             while self.in_flight >= self.limit:
                 await cond.wait()
             self.in_flight += 1
+        paced = False
         while True:
-            delay = self.resume_at - time.monotonic()
+            now = time.monotonic()
+            delay = max(
+                self.resume_at - now,
+                self.requests.wait(1, now),
+                self.tokens.wait(self.tokens_per_call, now) if self.tokens_per_call else 0.0,
+                self.rpm.wait(1, now) if self.rpm else 0.0,
+                self.tpm.wait(tokens, now) if self.tpm else 0.0,
+            )
             if delay <= 0:
-                return
+                break
+            paced = paced or self.resume_at <= now
             await asyncio.sleep(delay)
+        self.paced += int(paced)
+        self.requests.spend(1)
+        self.tokens.spend(self.tokens_per_call)
+        if self.rpm:
+            self.rpm.spend(1, now)
+        if self.tpm:
+            self.tpm.spend(tokens, now)
 
-    async def release(self, outcome: str, retry_after: float | None = None) -> None:
-        """`outcome`: "ok", "rate_limited" or "error" (errors other than 429 do not move the limit)."""
+    async def release(
+        self,
+        outcome: str,
+        retry_after: float | None = None,
+        *,
+        key_pause: float | None = None,
+        rate: Any = None,
+        tokens: int = 0,
+    ) -> None:
+        """`outcome`: "ok", "rate_limited" or "error" (errors other than 429 do not move the limit).
+
+        `retry_after` (a 429's own wait) pauses the key only when this 429 makes the share sustained; `key_pause`
+        (the provider says the key is exhausted) always does. `rate`: the answer's RateInfo; `tokens` it billed.
+        """
         cond = self._condition()
         async with cond:
             self.in_flight -= 1
-            if retry_after and retry_after > 0:
-                self.resume_at = max(self.resume_at, time.monotonic() + retry_after)
+            now = time.monotonic()
             if outcome in ("ok", "rate_limited"):
-                self._record(outcome == "rate_limited")
+                sustained = self._record(outcome == "rate_limited")
+                if sustained and retry_after and retry_after > 0:
+                    key_pause = max(key_pause or 0.0, retry_after)
+            if key_pause and key_pause > 0:
+                self.key_pauses += 1
+                self.resume_at = max(self.resume_at, now + key_pause)
+            if outcome == "ok" and tokens > 0:
+                self._answers += 1
+                self.tokens_per_call += (tokens - self.tokens_per_call) / self._answers
+            if rate is not None:
+                if rate.remaining_requests is not None and rate.reset_requests_s is not None:
+                    self.requests.observe(rate.remaining_requests, rate.reset_requests_s, self.in_flight, now)
+                if rate.remaining_tokens is not None and rate.reset_tokens_s is not None:
+                    spent = self.in_flight * self.tokens_per_call
+                    self.tokens.observe(rate.remaining_tokens, rate.reset_tokens_s, spent, now)
             free = self.limit - self.in_flight
             if free > 0:
                 cond.notify(free)  # wake only as many waiters as there are slots (notify_all is O(waiters))
 
-    def _record(self, rate_limited: bool) -> None:
+    def _record(self, rate_limited: bool) -> bool:
+        """Count one outcome; True when it shrank the limit (the 429s are sustained)."""
         self._outcomes.append(int(rate_limited))
         window = self._outcomes.maxlen or len(self._outcomes)
         if rate_limited:
             full = len(self._outcomes) == window
-            if full and sum(self._outcomes) >= self.threshold * window and self.limit > self.minimum:
+            if not (full and sum(self._outcomes) >= self.threshold * window):
+                return False
+            if self.limit > self.minimum:
                 self.limit = max(self.minimum, int(self.limit * 0.7))
                 self._min_seen = min(self._min_seen, self.limit)
                 self.decreases += 1
-                self._outcomes.clear()
-                self._successes = 0
-            return
+            self._outcomes.clear()  # the next step judges calls made at the new limit (or after the pause)
+            self._successes = 0
+            return True
         self._successes += 1
         if self._successes >= self.limit and self.limit < self.maximum:
             self.limit += 1
             self._successes = 0
+        return False

@@ -11,14 +11,21 @@ Endpoints: POST /v1/chat/completions, POST /v1[beta]/models/{model}:generateCont
 each file as {"filename", "content_type", "data": bytes}; answers `edit_image(input, body)` as b64_json PNG: by
 default the input inverted, at `size` when that is WxH, else at twice the input size).
 
-Fault injection, three ways:
+Fault injection, five ways:
 - a marker in the request text, `FAULT:<kind>x<n>` (kinds: 400, 429, 500, 503, hang, malformed, noscore,
-  refusal, empty): the first n arrivals of that exact request body fail that way, later ones succeed. Counting per body
+  refusal, empty, exhausted): the first n arrivals of that exact request body fail that way, later ones succeed.
+  `exhausted` is a 429 that says the key is out of calls for `exhausted_s` (OpenAI: x-ratelimit-remaining-requests
+  0 and its reset; Gemini: QuotaFailure + RetryInfo details). Counting per body
   keeps it deterministic under any concurrency (a multipart body counts by its fields and file hashes, not its
   random boundary). Image edits: `refusal` is a 400 `moderation_blocked`, `noscore` a b64_json that is no image,
   `empty` an answer without images;
-- `rate_429`: a seeded random share of all requests gets 429 (with `retry_after`);
-- `max_in_flight`: requests beyond that many at once get 429 (a real rate limit).
+- `rate_429`: a seeded random share of all requests gets 429 (with header `retry_after` / `retry_after_ms`, and
+  with `retry_delay`, Gemini's RetryInfo in the error body);
+- `max_in_flight`: requests beyond that many at once get 429 (a real rate limit);
+- `quota`: at most that many requests per `quota_window_s` (a fixed window from the first request); every answer
+  carries OpenAI's `x-ratelimit-limit/remaining/reset-requests` headers, a request over the quota gets a 429
+  with remaining 0, the reset and a Retry-After;
+- `error_bursts=(every, length)`: arrivals number k (from 0) with k % every < length get a 503.
 `latency_s` delays every answer; `hang_s` is how long a `hang` fault sleeps before answering.
 GET /_stats returns request and status counts. As a separate process (benchmarks: no GIL shared with the client):
 `python tests/fakes/api_server.py --latency 0.2 --rate-429 0.05` prints its port, then serves until killed.
@@ -41,7 +48,7 @@ from typing import Any
 
 __all__ = ["FakeAPIServer", "Received", "default_answer"]
 
-_FAULT = re.compile(r"FAULT:(400|429|500|503|hang|malformed|noscore|refusal|empty)x(\d+)")
+_FAULT = re.compile(r"FAULT:(400|429|500|503|hang|malformed|noscore|refusal|empty|exhausted)x(\d+)")
 REFUSAL = "I'm sorry, but I can't assist with that request."
 
 Answer = Callable[[str, dict[str, Any]], str]
@@ -80,7 +87,13 @@ class FakeAPIServer:
         latency_s: float = 0.0,
         rate_429: float = 0.0,
         retry_after: str | None = "0",
+        retry_after_ms: str | None = None,
+        retry_delay: str | None = None,
+        exhausted_s: float = 1.0,
         max_in_flight: int | None = None,
+        quota: int | None = None,
+        quota_window_s: float = 60.0,
+        error_bursts: tuple[int, int] | None = None,
         hang_s: float = 5.0,
         seed: int = 0,
         model_versions: dict[str, str] | None = None,
@@ -90,7 +103,16 @@ class FakeAPIServer:
         self.latency_s = latency_s
         self.rate_429 = rate_429
         self.retry_after = retry_after
+        self.retry_after_ms = retry_after_ms
+        self.retry_delay = retry_delay
+        self.exhausted_s = exhausted_s
         self.max_in_flight = max_in_flight
+        self.quota = quota
+        self.quota_window_s = quota_window_s
+        self.error_bursts = error_bursts
+        self._window_start: float | None = None
+        self._window_count = 0
+        self._arrivals = 0
         self.hang_s = hang_s
         self.model_versions = model_versions or {}
         self.log_bodies = log_bodies
@@ -101,6 +123,7 @@ class FakeAPIServer:
         self._seen: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
+        self._local = threading.local()
         self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
@@ -176,7 +199,7 @@ class FakeAPIServer:
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(payload)))
-        for k, v in (headers or {}).items():
+        for k, v in {**getattr(self._local, "headers", {}), **(headers or {})}.items():
             h.send_header(k, v)
         h.end_headers()
         h.wfile.write(payload)
@@ -217,11 +240,18 @@ class FakeAPIServer:
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             over = self.max_in_flight is not None and self.in_flight > self.max_in_flight
             random_429 = self.rate_429 > 0 and self._rng.random() < self.rate_429
+            burst = self.error_bursts is not None and self._arrivals % self.error_bursts[0] < self.error_bursts[1]
+            self._arrivals += 1
+            limits, over_quota = self._quota_headers()
         m = _FAULT.search(text)
         if m and arrival <= int(m.group(2)):
             fault = m.group(1)
+        elif over_quota:
+            fault = "quota"
         elif over or random_429:
             fault = "429"
+        elif burst:
+            fault = "503"
         headers = {k.lower(): v for k, v in h.headers.items() if k.lower() not in ("authorization", "x-goog-api-key")}
         rec = Received(path, provider, model, body if self.log_bodies else {}, headers, text, n_images, fault)
         with self._lock:
@@ -229,15 +259,70 @@ class FakeAPIServer:
         try:
             if self.latency_s:
                 time.sleep(self.latency_s)
-            self._respond(h, provider, model, text, body, fault)
+            with self._extra_headers(limits):
+                self._respond(h, provider, model, text, body, fault)
         finally:
             with self._lock:
                 self.in_flight -= 1
 
+    def _quota_headers(self) -> tuple[dict[str, str], bool]:
+        """Count this arrival against the fixed-window quota (under the lock): its x-ratelimit headers (or {}), and
+        whether it is over the quota."""
+        if self.quota is None:
+            return {}, False
+        now = time.monotonic()
+        if self._window_start is None or now >= self._window_start + self.quota_window_s:
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+        reset = self._window_start + self.quota_window_s - now
+        headers = {
+            "x-ratelimit-limit-requests": str(self.quota),
+            "x-ratelimit-remaining-requests": str(max(0, self.quota - self._window_count)),
+            "x-ratelimit-reset-requests": f"{reset * 1000:.0f}ms",
+        }
+        return headers, self._window_count > self.quota
+
+    @contextmanager
+    def _extra_headers(self, headers: dict[str, str]) -> Iterator[None]:
+        """Headers every response of this request carries (the handler thread's own; `_send` adds them)."""
+        self._local.headers = headers
+        try:
+            yield
+        finally:
+            self._local.headers = {}
+
+    def _rate_limited(self, h: BaseHTTPRequestHandler, provider: str, fault: str) -> None:
+        """A 429: random (Retry-After / retry-after-ms / RetryInfo as configured), over the quota, or `exhausted`."""
+        hdr: dict[str, str] = {}
+        details: list[dict[str, Any]] = []
+        if fault == "quota":
+            reset = float(self._local.headers["x-ratelimit-reset-requests"][:-2]) / 1000
+            hdr["Retry-After"] = str(max(1, int(reset + 0.999)))
+        elif fault == "exhausted":
+            hdr = {
+                "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-requests": f"{self.exhausted_s:g}s",
+            }
+            quota = {"quotaMetric": "generativelanguage.googleapis.com/generate_content_requests", "quotaId": "fake"}
+            details = [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [quota]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{self.exhausted_s:g}s"},
+            ]
+        else:
+            if self.retry_after is not None:
+                hdr["Retry-After"] = self.retry_after
+            if self.retry_after_ms is not None:
+                hdr["retry-after-ms"] = self.retry_after_ms
+            if self.retry_delay is not None:
+                details = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": self.retry_delay}]
+        error: dict[str, Any] = {"code": 429, "message": "rate limited (fake)", "status": "RESOURCE_EXHAUSTED"}
+        if details:
+            error["details"] = details
+        self._send(h, 429, json.dumps({"error": error}).encode(), hdr)
+
     def _respond(self, h: BaseHTTPRequestHandler, provider: str, model: str, text: str, body: dict, fault: str):
-        if fault == "429":
-            hdr = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
-            self._error(h, 429, "rate limited (fake)", hdr)
+        if fault in ("429", "quota", "exhausted"):
+            self._rate_limited(h, provider, fault)
             return
         if fault in ("400", "500", "503"):
             self._error(h, int(fault), "server error (fake)")

@@ -55,3 +55,28 @@ def test_the_limit_never_goes_below_the_minimum() -> None:
     limiter = AdaptiveLimiter(8, minimum=3)
     drive(limiter, ["rate_limited"] * 400)
     assert limiter.limit == 3 and limiter.min_seen == 3
+
+
+def test_retry_after_pauses_the_key_only_when_429s_are_sustained() -> None:
+    async def run(outcomes: list[str]) -> AdaptiveLimiter:
+        limiter = AdaptiveLimiter(32)
+        for outcome in outcomes:
+            await limiter.acquire()
+            await limiter.release(outcome, 0.001 if outcome == "rate_limited" else None)
+        return limiter
+
+    rng = random.Random(3)
+    blips = asyncio.run(run(["rate_limited" if rng.random() < 0.05 else "ok" for _ in range(2000)]))
+    assert blips.key_pauses == 0  # every 429 said Retry-After, none of them stopped the others
+    sustained = asyncio.run(run(["ok", "ok", "ok", "rate_limited"] * 16))
+    assert sustained.key_pauses == 1 and sustained.resume_at > 0  # the 64th outcome found 25%: the key waits
+
+
+def test_an_exhausted_key_pauses_at_once() -> None:
+    async def run() -> AdaptiveLimiter:
+        limiter = AdaptiveLimiter(4)
+        await limiter.acquire()
+        await limiter.release("rate_limited", 0.001, key_pause=0.001)
+        return limiter
+
+    assert asyncio.run(run()).key_pauses == 1
