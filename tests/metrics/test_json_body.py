@@ -43,7 +43,8 @@ def test_a_chat_body_with_images_is_byte_identical() -> None:
 
 # NaN and infinities are not JSON: both sides refuse them (allow_nan=False), so they are not drawn.
 long_text = st.text(min_size=1025, max_size=1400).map(lambda s: "data:" + s)  # may need escaping: kept as JSON
-leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(), long_text)
+finite = st.floats(allow_nan=False, allow_infinity=False)
+leaf = st.one_of(st.none(), st.booleans(), st.integers(), finite, st.text(), long_text)
 tree = st.recursive(leaf, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(), kids, max_size=4))
 
 
