@@ -16,11 +16,11 @@ from pydantic import Field
 
 from mirabench.agents.editthinker import ThinkerAgent, ThinkerLoopOptions
 from mirabench.agents.mira import MiraPlanner
-from mirabench.apichat import ApiChat, ApiChatOptions
+from mirabench.backends.api_chat import ApiChat, ApiChatOptions
+from mirabench.backends.local_vlm import ChatBackend, TemplateOptions
 from mirabench.judge.backends import GEMINI_API, OPENAI_API
 from mirabench.plugins import Options
 from mirabench.registry import agents
-from mirabench.vlm import ChatBackend, TemplateOptions
 
 
 class GptPlannerOptions(ApiChatOptions, TemplateOptions):

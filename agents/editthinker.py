@@ -17,12 +17,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from mirabench.parsing import ParseError, parse_thinker
+from mirabench.backends.local_vlm import ChatBackend, LocalVLM, LocalVLMOptions, TemplateOptions, load_template
+from mirabench.backends.parsing import ParseError, parse_thinker
+from mirabench.backends.prompts import EDITTHINKER_TEMPLATE, Part, Template
 from mirabench.plugins import Agent, Options
-from mirabench.prompts import EDITTHINKER_TEMPLATE, Part, Template
 from mirabench.registry import Needs, agents
 from mirabench.types import Action, AgentState, Edit, Stop
-from mirabench.vlm import ChatBackend, LocalVLM, LocalVLMOptions, TemplateOptions, load_template
 
 LOCAL = Needs(modules=("torch", "transformers"), extra="local")
 

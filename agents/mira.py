@@ -1,7 +1,7 @@
 """`mira-3b`, `mira-7b`: the MIRA planner (Qwen2.5-VL-3B/7B-Instruct policy), one atomic edit per step.
 
 Each step the policy sees the original image I0, the latest edited image I_{t-1} and the complex instruction C in
-the planner template (supplementary B.2 structure; see mirabench.prompts), and answers
+the planner template (supplementary B.2 structure; see mirabench.backends.prompts), and answers
 `NEXT_EDITING_INSTRUCTION: <command>` or a stop signal (`<stop>` / `<STOP>`). The editor applies the command to
 the latest image (cumulative policy). Unparseable output ends the sample with stop reason `error`, raw text kept.
 
@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from mirabench.parsing import parse_planner
+from mirabench.backends.local_vlm import ChatBackend, LocalVLM, LocalVLMOptions, TemplateOptions, load_template
+from mirabench.backends.parsing import parse_planner
+from mirabench.backends.prompts import MIRA_PLANNER_TEMPLATE, STOP_NOTE, Part, Template
 from mirabench.plugins import Agent, Options
-from mirabench.prompts import MIRA_PLANNER_TEMPLATE, STOP_NOTE, Part, Template
 from mirabench.registry import Needs, agents
 from mirabench.types import Action, AgentState, Stop
-from mirabench.vlm import ChatBackend, LocalVLM, LocalVLMOptions, TemplateOptions, load_template
 
 LOCAL = Needs(modules=("torch", "transformers"), extra="local")
 

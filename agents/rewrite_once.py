@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import Field
 
-from mirabench.parsing import parse_tagged
+from mirabench.backends.local_vlm import ChatBackend, LocalVLM, LocalVLMOptions, Reply, TemplateOptions, load_template
+from mirabench.backends.parsing import parse_tagged
+from mirabench.backends.prompts import REWRITE_TEMPLATE, Part, Template
 from mirabench.plugins import Agent
-from mirabench.prompts import REWRITE_TEMPLATE, Part, Template
 from mirabench.registry import Needs, agents
 from mirabench.types import Action, AgentState, Edit, Stop
-from mirabench.vlm import ChatBackend, LocalVLM, LocalVLMOptions, Reply, TemplateOptions, load_template
 
 TAG = "REWRITTEN_INSTRUCTION"
 LOCAL = Needs(modules=("torch", "transformers"), extra="local")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from slowworld import SlowShapesEditor  # noqa: F401  (registers shapes-slow)
 
-from mirabench.runner import RunResult, run
+from mirabench.run.runner import RunResult, run
 from mirabench.spec import RunSpec
 
 FAKE = Path(__file__).resolve().parent.parent / "tests" / "fakes" / "api_server.py"

@@ -72,7 +72,7 @@ def rss_mb() -> tuple[float, float]:
 def child(mode: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
     import mirabench.suites.shapes as shapes_suite
     from mirabench.images import source_image
-    from mirabench.runner import run
+    from mirabench.run.runner import run
     from mirabench.spec import RunSpec
 
     max_pending = args.max_pending
@@ -140,7 +140,7 @@ def main() -> None:
         print(json.dumps(child(args.child, sizes[0], args)))
         return
 
-    from mirabench.scoring import PENDING_BATCHES
+    from mirabench.run.scoring import PENDING_BATCHES
 
     print(
         f"shapes {args.px}px, direct agent, shapes editor, judge {args.judge_ms:.0f} ms/image, "

@@ -22,7 +22,7 @@ from PIL import Image
 
 from mirabench.plugins import Agent, Editor, Options, Suite
 from mirabench.registry import agents, editors, suites
-from mirabench.runner import run
+from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 from mirabench.types import Action, AgentState, Edit, EditRequest, Sample, Stop
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "repor
 
 from synth import write_synthetic_run  # noqa: E402
 
-from mirabench.report import load_run, render, write_report  # noqa: E402
+from mirabench.reports.leaderboard import load_run, render, write_report  # noqa: E402
 
 
 def main() -> None:

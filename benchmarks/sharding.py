@@ -1,6 +1,6 @@
 """Sharding: K ranks under torchrun (CPU, 127.0.0.1) vs one process, on a latency-bound fake editor.
 
-Both sides run the same shapes suite through `mirabench.runner.run` as separate processes, so both pay process
+Both sides run the same shapes suite through `mirabench.run.runner.run` as separate processes, so both pay process
 start-up; the torchrun side also pays its launcher (it imports torch), the plain side sets RANK/WORLD_SIZE itself
 as a SLURM array or job script would. The editor sleeps a fixed time per request (one image at a time,
 as a GPU pipeline would), so the ideal speed-up is K. The script checks that the merged summary equals the
@@ -28,8 +28,8 @@ def worker(args: argparse.Namespace) -> None:
     """One process of a run: the rank comes from torchrun's environment (none: the whole suite)."""
     from slowworld import SlowShapesEditor  # noqa: F401  (registers shapes-slow)
 
-    from mirabench.runner import run
-    from mirabench.shard import shard_from_env
+    from mirabench.run.runner import run
+    from mirabench.rundir.shards import shard_from_env
     from mirabench.spec import RunSpec
 
     spec = RunSpec(
@@ -87,7 +87,7 @@ def main() -> None:
         rendezvous = ["--master-addr=127.0.0.1", f"--master-port={free_port()}"]
         many = timed([*launcher, *rendezvous, *common, f"--out={tmp}/many"], env)
         plain = timed_ranks([sys.executable, *common, f"--out={tmp}/plain"], env, args.ranks)
-        start = timed([sys.executable, "-c", "import torch.distributed.run, mirabench.runner"], env)
+        start = timed([sys.executable, "-c", "import torch.distributed.run, mirabench.run.runner"], env)
         same = all(
             Path(f"{tmp}/one/summary.json").read_text() == Path(f"{tmp}/{way}/summary.json").read_text()
             for way in ("many", "plain")

@@ -88,7 +88,7 @@ def soak(n: int, openai_url: str, share: float, out: Path) -> dict[str, Any]:
     """Run n shapes samples with gpt-sc; return what was expected, what was found and the RSS trace."""
     from mirabench.judge.viescore import load_prompts
     from mirabench.registry import suites
-    from mirabench.runner import run
+    from mirabench.run.runner import run
     from mirabench.spec import RunSpec
 
     os.environ.update({"OPENAI_API_KEY": "sk-soak", "OPENAI_BASE_URL": openai_url})

@@ -1,0 +1,15 @@
+"""Editor plugins, one module each (imported by discovery). `mirabench.editors.register("name")` adds your own.
+
+The names below are the editor registry's own methods (see mirabench.registry.Registry).
+"""
+
+from mirabench.registry import editors as registry
+
+register = registry.register
+add_lazy = registry.add_lazy
+build = registry.build
+get = registry.get
+info = registry.info
+names = registry.names
+
+__all__ = ["add_lazy", "build", "get", "info", "names", "register", "registry"]

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from mirabench.apiedit import ApiEditor, ApiEditorOptions
+from mirabench.backends.api_editor import ApiEditor, ApiEditorOptions
 from mirabench.judge.backends import OPENAI_API
 from mirabench.registry import editors
 from mirabench.types import EditRequest

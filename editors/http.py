@@ -1,7 +1,7 @@
 """`http`: an editor running in another process or on another machine, behind the mirabench HTTP editor protocol.
 
-Protocol (see mirabench.serve): `GET /health`, `POST /edit` and, when the server says `batch: true`, `POST
-/edit_batch` with a whole wave. Start a server for any registered editor with `mirabench serve-editor NAME`
+Protocol (see mirabench.backends.http_editor): `GET /health`, `POST /edit` and, when the server says `batch: true`,
+`POST /edit_batch` with a whole wave. Start a server for any registered editor with `mirabench serve-editor NAME`
 (e.g. a GPU host runs `mirabench serve-editor kontext --port 8000`, the harness runs `--editor http --set
 editor.url=http://gpu-host:8000`). Several comma-separated URLs are used round robin.
 
@@ -28,9 +28,9 @@ from typing import Any, ClassVar, Literal
 from PIL import Image
 from pydantic import Field
 
+from mirabench.backends.http_editor import b64_png, from_b64_png
 from mirabench.plugins import Editor, Options
 from mirabench.registry import PluginUnavailable, editors
-from mirabench.serve import b64_png, from_b64_png
 from mirabench.types import EditRequest
 
 

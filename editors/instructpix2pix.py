@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 from pydantic import Field
 
-from mirabench.pipelines import DIFFUSERS, DiffusersEditor, DiffusersOptions, floor_to
+from mirabench.backends.diffusers_editor import DIFFUSERS, DiffusersEditor, DiffusersOptions, floor_to
 from mirabench.registry import editors
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from PIL import Image
 from pydantic import Field
 
-from mirabench.pipelines import DIFFUSERS, DiffusersEditor, DiffusersOptions, floor_to
+from mirabench.backends.diffusers_editor import DIFFUSERS, DiffusersEditor, DiffusersOptions, floor_to
 from mirabench.registry import editors
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
-from mirabench.apiedit import ApiEditor, ApiEditorOptions
+from mirabench.backends.api_editor import ApiEditor, ApiEditorOptions
 from mirabench.judge.backends import GEMINI_API
 from mirabench.registry import editors
 from mirabench.types import EditRequest

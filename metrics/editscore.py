@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from mirabench.metrics._vie_judge import LocalJudgeOptions, VieJudgeMetric
+from mirabench.backends.vie_judge import LocalJudgeOptions, VieJudgeMetric
 from mirabench.plugins import Column
 from mirabench.registry import Needs, metrics
 

@@ -6,8 +6,8 @@ The key is read from GEMINI_API_KEY or GOOGLE_API_KEY, as the google-genai clien
 
 from __future__ import annotations
 
+from mirabench.backends.vie_judge import VieJudgeMetric
 from mirabench.judge.backends import GEMINI_API
-from mirabench.metrics._vie_judge import VieJudgeMetric
 from mirabench.registry import metrics
 
 

@@ -6,8 +6,8 @@ dated snapshot; the snapshot the API reports is recorded per Score and in run.js
 
 from __future__ import annotations
 
+from mirabench.backends.vie_judge import VieJudgeMetric
 from mirabench.judge.backends import OPENAI_API
-from mirabench.metrics._vie_judge import VieJudgeMetric
 from mirabench.registry import metrics
 
 

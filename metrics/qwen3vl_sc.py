@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from mirabench.metrics._vie_judge import LocalJudgeOptions, VieJudgeMetric
+from mirabench.backends.vie_judge import LocalJudgeOptions, VieJudgeMetric
 from mirabench.registry import Needs, PluginUnavailable, metrics
 
 

@@ -3,8 +3,9 @@
 The core import is light (no torch): plugins import their heavy libraries when they are built.
 """
 
-from mirabench.plugins import Agent, Column, Editor, Metric, Options, ScoreItem, Suite
-from mirabench.registry import Needs, agents, editors, metrics, suites
+from typing import TYPE_CHECKING, Any
+
+from mirabench.plugins import Agent, Column, Editor, Metric, Needs, Options, ScoreItem, Suite
 from mirabench.types import (
     Action,
     AgentState,
@@ -19,7 +20,32 @@ from mirabench.types import (
     Trajectory,
 )
 
+if TYPE_CHECKING:
+    from mirabench.api import evaluate, load_run, samples_df
+    from mirabench.rundir.rundir import Run
+
 __version__ = "0.1.0"
+
+_PLUGIN_PACKAGES = ("agents", "editors", "metrics", "suites")
+_API = {
+    "evaluate": "mirabench.api",
+    "load_run": "mirabench.api",
+    "samples_df": "mirabench.api",
+    "Run": "mirabench.rundir.rundir",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Plugin packages (`mirabench.agents.register(...)`) and the Python API load on first use: `import mirabench`
+    stays light (no pandas, no plugin discovery)."""
+    import importlib
+
+    if name in _PLUGIN_PACKAGES:
+        return importlib.import_module(f"mirabench.{name}")
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'mirabench' has no attribute {name!r}")
+
 
 __all__ = [
     "Action",
@@ -32,6 +58,7 @@ __all__ = [
     "Metric",
     "Needs",
     "Options",
+    "Run",
     "Sample",
     "Score",
     "ScoreItem",
@@ -43,6 +70,9 @@ __all__ = [
     "Trajectory",
     "agents",
     "editors",
+    "evaluate",
+    "load_run",
     "metrics",
+    "samples_df",
     "suites",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image
 
-from mirabench.store import ImageDir
+from mirabench.images import ImageDir
 
 __all__ = ["Cache", "cache_dir", "cache_key"]
 

@@ -141,3 +141,35 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+class ImageDir:
+    """A folder of PNGs named by pixel hash; writes are atomic and idempotent."""
+
+    def __init__(self, root: Path, *, single_writer: bool = False) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        if single_writer:
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Delete temp files left by a process killed mid-write (never referenced by a store). Only when no other
+        process may be writing here."""
+        for stale in self.root.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+
+    def path(self, digest: str) -> Path:
+        return self.root / f"{digest}.png"
+
+    def has(self, digest: str) -> bool:
+        return self.path(digest).exists()
+
+    def put(self, image: Image.Image, digest: str | None = None) -> str:
+        digest = digest or image_hash(image)
+        target = self.path(digest)
+        if not target.exists():
+            atomic_write_bytes(target, encode_png(image))
+        return digest
+
+    def get(self, digest: str) -> Image.Image:
+        return decode_image(self.path(digest).read_bytes(), str(self.path(digest)))

@@ -7,6 +7,8 @@ a GPU backend overrides the batched method and picks its own micro-batch size.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -16,13 +18,47 @@ from pydantic import BaseModel, ConfigDict
 
 from mirabench.types import Action, AgentState, EditRequest, Sample, Score
 
-__all__ = ["Agent", "Column", "Editor", "Metric", "Options", "Plugin", "ScoreItem", "Suite"]
+__all__ = ["Agent", "Column", "Editor", "Metric", "Needs", "Options", "Plugin", "ScoreItem", "Suite"]
 
 
 class Options(BaseModel):
     """Base of every plugin's options: validated, frozen, and unknown keys are an error (typos never pass)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a plugin requires before it can be built: importable modules (from an extra), API keys, weights."""
+
+    modules: tuple[str, ...] = ()
+    extra: str = ""
+    env: tuple[str | tuple[str, ...], ...] = ()  # each entry must be set; a tuple entry: any one of its names
+    weights: str = ""
+
+    def missing(self) -> list[str]:
+        problems = []
+        absent = [m for m in self.modules if importlib.util.find_spec(m) is None]
+        if absent:
+            hint = f"pip install 'mirabench[{self.extra}]'" if self.extra else "pip install " + " ".join(absent)
+            problems.append(f"missing Python packages {', '.join(absent)} ({hint})")
+        for names in self.env_names():
+            if not any(os.environ.get(k) for k in names):
+                problems.append("set the environment variable " + " or ".join(names))
+        return problems
+
+    def env_names(self) -> list[tuple[str, ...]]:
+        """Each environment need as its alternatives: ("A", ("B", "C")) -> [("A",), ("B", "C")]."""
+        return [(e,) if isinstance(e, str) else tuple(e) for e in self.env]
+
+    def describe(self) -> str:
+        parts = []
+        if self.extra:
+            parts.append(f"[{self.extra}]")
+        parts.extend("|".join(f"${k}" for k in names) for names in self.env_names())
+        if self.weights:
+            parts.append(f"weights: {self.weights}")
+        return " ".join(parts)
 
 
 class Plugin:

@@ -24,20 +24,23 @@ import importlib
 import importlib.util
 import os
 import pkgutil
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from mirabench.plugins import Agent, Editor, Metric, Plugin, Suite
+from mirabench.plugins import Agent, Editor, Metric, Needs, Plugin, Suite
 
 __all__ = [
     "Needs",
     "PluginError",
     "PluginInfo",
     "PluginUnavailable",
+    "load_plugin_files",
     "Registry",
     "UnknownPlugin",
     "agents",
@@ -60,40 +63,6 @@ class UnknownPlugin(PluginError):
 
 class PluginUnavailable(PluginError):
     pass
-
-
-@dataclass(frozen=True)
-class Needs:
-    """What a plugin requires before it can be built: importable modules (from an extra), API keys, weights."""
-
-    modules: tuple[str, ...] = ()
-    extra: str = ""
-    env: tuple[str | tuple[str, ...], ...] = ()  # each entry must be set; a tuple entry: any one of its names
-    weights: str = ""
-
-    def missing(self) -> list[str]:
-        problems = []
-        absent = [m for m in self.modules if importlib.util.find_spec(m) is None]
-        if absent:
-            hint = f"pip install 'mirabench[{self.extra}]'" if self.extra else "pip install " + " ".join(absent)
-            problems.append(f"missing Python packages {', '.join(absent)} ({hint})")
-        for names in self.env_names():
-            if not any(os.environ.get(k) for k in names):
-                problems.append("set the environment variable " + " or ".join(names))
-        return problems
-
-    def env_names(self) -> list[tuple[str, ...]]:
-        """Each environment need as its alternatives: ("A", ("B", "C")) -> [("A",), ("B", "C")]."""
-        return [(e,) if isinstance(e, str) else tuple(e) for e in self.env]
-
-    def describe(self) -> str:
-        parts = []
-        if self.extra:
-            parts.append(f"[{self.extra}]")
-        parts.extend("|".join(f"${k}" for k in names) for names in self.env_names())
-        if self.weights:
-            parts.append(f"weights: {self.weights}")
-        return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -178,11 +147,11 @@ class Registry(Generic[P]):
         self._entries[info.name] = info
 
     def discover(self) -> None:
-        """Import in-tree plugin modules and read third-party entry points (once)."""
+        """Import in-tree plugin modules, plugin files named in $MIRABENCH_PLUGINS and entry points (once)."""
         if self._discovered:
             return
         self._discovered = True
-        importlib.import_module("mirabench.planned")
+        load_plugin_files(os.environ.get(PLUGINS_ENV, "").split(os.pathsep))
         package = importlib.import_module(self._builtin_package)
         for module in pkgutil.iter_modules(package.__path__):
             if not module.name.startswith("_"):
@@ -273,6 +242,41 @@ def _option_errors(kind: str, name: str, exc: ValidationError) -> str:
         field_name = ".".join(str(p) for p in err["loc"]) or "(options)"
         lines.append(f"{kind}.{field_name}: {err['msg']} (got {err.get('input')!r})")
     return f"invalid options for {kind} {name!r}: " + "; ".join(lines)
+
+
+PLUGINS_ENV = "MIRABENCH_PLUGINS"
+_loaded_files: dict[Path, str] = {}
+
+
+def load_plugin_files(paths: Iterable[str | Path]) -> list[str]:
+    """Import one-file plugins (`--plugin my_agent.py`, $MIRABENCH_PLUGINS); their decorators register them.
+
+    Each file is imported once per process under a private module name; a missing or broken file is one
+    PluginError naming it."""
+    names = []
+    for raw in paths:
+        if not str(raw).strip():
+            continue
+        path = Path(raw).expanduser().resolve()
+        if path in _loaded_files:
+            names.append(_loaded_files[path])
+            continue
+        if not path.is_file():
+            raise PluginError(f"plugin file {raw} does not exist")
+        name = f"mirabench_plugin_{len(_loaded_files)}_{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise PluginError(f"plugin file {raw} is not a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        _loaded_files[path] = name
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[name], _loaded_files[path]
+            raise PluginError(f"plugin file {raw} failed to import: {type(exc).__name__}: {exc}") from exc
+        names.append(name)
+    return names
 
 
 agents: Registry[Agent] = Registry("agent", Agent, "mirabench.agents")

@@ -16,7 +16,7 @@ SECRET_ENV = ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")  # the refus
 
 
 def mirabench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    code = "import sys, toyworld; from mirabench.cli import main; sys.argv = ['mirabench', *sys.argv[1:]]; main()"
+    code = "import sys, toyworld; from mirabench.cli.root import main; sys.argv = ['mirabench', *sys.argv[1:]]; main()"
     env_path = str(Path(__file__).parent)
     return subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -84,15 +84,15 @@ def test_set_parsing() -> None:
 def test_list_marks_planned_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import mirabench.cli
+    import mirabench.cli.root
     from mirabench.plugins import Editor
     from mirabench.registry import Needs, Registry
 
     reg: Registry[Editor] = Registry("editor", Editor, "mirabench.editors")
     reg._discovered = True  # isolated: only the roadmap entry below
     reg.add_planned("future", issue="issue #99", description="a roadmap editor", needs=Needs(extra="api"))
-    monkeypatch.setattr(mirabench.cli, "registry_for", lambda kind: reg)
-    res = CliRunner().invoke(mirabench.cli.app, ["list", "editors", "--json"])
+    monkeypatch.setattr(mirabench.cli.root, "registry_for", lambda kind: reg)
+    res = CliRunner().invoke(mirabench.cli.root.app, ["list", "editors", "--json"])
     assert res.exit_code == 0, res.output
     [entry] = json.loads(res.output)
     assert entry["name"] == "future" and entry["planned"] == "issue #99" and entry["available"] is False

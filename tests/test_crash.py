@@ -13,7 +13,7 @@ from pathlib import Path
 
 from runprobe import committed_steps
 
-from mirabench.runner import run
+from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 
 N = 200
@@ -55,7 +55,7 @@ def sorted_rows(run_dir: Path) -> list[dict]:
 def kill_mid_run(out: Path, cache: Path, threshold: int) -> int:
     env = {**os.environ, "MIRABENCH_CACHE_DIR": str(cache)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mirabench.cli", *CLI, "--out", str(out)],
+        [sys.executable, "-m", "mirabench", *CLI, "--out", str(out)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mirabench.demo import run_demo
+from mirabench.run.demo import run_demo
 
 
 def test_demo_heuristic_beats_direct(tmp_path: Path) -> None:

@@ -15,12 +15,12 @@ from PIL import Image
 from toyworld import GreyMetric, ToyEditor
 
 import mirabench.suites.shapes as shapes_suite
-from mirabench.demo import demo_spec
 from mirabench.images import ImageLoadError, source_image
 from mirabench.plugins import Column, Metric, ScoreItem
 from mirabench.registry import suites
-from mirabench.runner import run
-from mirabench.scoring import PENDING_BATCHES, ScoreJob, Scorer
+from mirabench.run.demo import demo_spec
+from mirabench.run.runner import run
+from mirabench.run.scoring import PENDING_BATCHES, ScoreJob, Scorer
 from mirabench.spec import RunSpec
 from mirabench.types import Sample, Score
 

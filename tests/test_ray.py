@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mirabench.ray_executor import run_on_ray
-from mirabench.runner import run
+from mirabench.run.ray_executor import run_on_ray
+from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 
 pytestmark = pytest.mark.ray

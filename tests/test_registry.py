@@ -97,7 +97,7 @@ def test_core_import_and_list_do_not_import_torch() -> None:
     code = (
         "import sys, json\n"
         "from typer.testing import CliRunner\n"
-        "from mirabench.cli import app\n"
+        "from mirabench.cli.root import app\n"
         "res = CliRunner().invoke(app, ['list', '--json'])\n"
         "assert res.exit_code == 0, res.output\n"
         "names = {(p['kind'], p['name']) for p in json.loads(res.output)}\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from toyworld import grey
 
-from mirabench.report import load_run, render
-from mirabench.runner import run
+from mirabench.reports.leaderboard import load_run, render
+from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 
 

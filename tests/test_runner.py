@@ -10,7 +10,7 @@ import pytest
 from toyworld import CALLS, GreyMetric, grey, reset_calls
 
 from mirabench.plugins import ScoreItem
-from mirabench.runner import RunError, run, score_run
+from mirabench.run.runner import RunError, run, score_run
 from mirabench.spec import RunSpec
 from mirabench.types import Score, Trajectory
 
@@ -190,7 +190,7 @@ def test_bad_rows_are_recorded_and_the_rest_runs(tmp_path: Path) -> None:
 def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    from mirabench.store import ImageDir
+    from mirabench.images import ImageDir
 
     reference = run(toy_spec(), tmp_path / "ref", use_cache=False)
     real_put = ImageDir.put

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from runprobe import committed_steps
 
-from mirabench.runner import RunResult, merge_run, run
-from mirabench.shard import Shard, ShardError, pin_local_device, shard_from_env
+from mirabench.run.runner import RunResult, merge_run, run
+from mirabench.rundir.shards import Shard, ShardError, pin_local_device, shard_from_env
+from mirabench.rundir.store import RunStore
 from mirabench.spec import RunSpec
-from mirabench.store import RunStore
 from mirabench.types import Score, ScoreStatus, StopReason
 
 N = 30
@@ -224,7 +224,7 @@ def test_torchrun_two_ranks_on_loopback_equal_one_process(tmp_path: Path, refere
     launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2"]
     rendezvous = ["--master-addr=127.0.0.1", f"--master-port={_free_port()}"]
     done = subprocess.run(
-        [*launcher, *rendezvous, "-m", "mirabench.cli", *CLI, "--out", str(out)],
+        [*launcher, *rendezvous, "-m", "mirabench", *CLI, "--out", str(out)],
         env=_env(tmp_path / "cache"),
         capture_output=True,
         text=True,
@@ -244,7 +244,7 @@ def test_kill_one_rank_then_resume(tmp_path: Path, reference: RunResult) -> None
     slow = [*CLI, "--max-live=2", "--out", str(out)]  # small waves: a rank commits many times
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "mirabench.cli", *slow, f"--shard={rank}/2"],
+            [sys.executable, "-m", "mirabench", *slow, f"--shard={rank}/2"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -269,8 +269,8 @@ def test_kill_one_rank_then_resume(tmp_path: Path, reference: RunResult) -> None
 def test_status_shows_each_shard_while_a_run_is_unfinished(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from mirabench.cli import app
-    from mirabench.status import run_status
+    from mirabench.cli.root import app
+    from mirabench.rundir.status import run_status
 
     out = tmp_path / "run"
     run_shards(out, 3, ranks=[0, 2])  # rank 1 has not run yet

@@ -1,7 +1,7 @@
 """Checkpoint folders that `--agent mira-7b --set agent.path=DIR` loads, with a small manifest beside the weights.
 
 A folder holds either full weights (SFT, merged) or a PEFT adapter (GRPO) whose `adapter_config.json` names its
-base; `mirabench.vlm.LocalVLM` loads both. `mirabench-checkpoint.json` records how the folder was made.
+base; `mirabench.backends.local_vlm.LocalVLM` loads both. `mirabench-checkpoint.json` records how the folder was made.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mirabench.manifest import environment, redact
+from mirabench.rundir.manifest import environment, redact
 
 __all__ = ["MANIFEST", "merge_lora", "read_checkpoint", "write_checkpoint"]
 
@@ -41,7 +41,7 @@ def merge_lora(adapter: Path, out: Path, base: str | None = None) -> Path:
     from peft import PeftModel
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from mirabench.weights import adapter_base, is_adapter_dir, missing_model
+    from mirabench.backends.weights import adapter_base, is_adapter_dir, missing_model
 
     if not is_adapter_dir(str(adapter)):
         raise FileNotFoundError(f"{adapter} is not a LoRA adapter folder (it needs adapter_config.json)")

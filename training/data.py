@@ -26,14 +26,13 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
+from mirabench.backends.local_vlm import ChatBackend
 from mirabench.cache import Cache
 from mirabench.data.mira500 import complex_instruction
-from mirabench.editing import run_edits
-from mirabench.images import image_hash, load_image, source_image
+from mirabench.images import ImageDir, image_hash, load_image, source_image
 from mirabench.plugins import Editor, Metric, ScoreItem
-from mirabench.store import ImageDir
+from mirabench.run.editing import run_edits
 from mirabench.types import EditRequest, Sample
-from mirabench.vlm import ChatBackend
 
 __all__ = [
     "STOP_TARGET",
@@ -419,7 +418,7 @@ IMGEDIT_DOWNLOAD = (
 def seed_data_edit_sessions(root: Path) -> list[EditSession]:
     """SEED-Data-Edit Part-3 multi-turn sessions: `annotations/*.jsonl` rows with `source_image` and
     `instruction_1..N`, images under `images/` (or `images/data/`, as some untarred copies have it)."""
-    from mirabench.suites.common import MissingData, inside
+    from mirabench.data.files import MissingData, inside
 
     base = root / "multi_turn_editing" if (root / "multi_turn_editing").is_dir() else root
     files = sorted((base / "annotations").glob("*.jsonl"))
@@ -446,8 +445,8 @@ def imgedit_multiturn_sessions(root: Path, include_backtracking: bool = False) -
     """ImgEdit multi-turn sessions from `Parquet/*.parquet` (column `data`: turns of {input_images, prompt}) with
     images extracted under `Multiturn/`. Version-backtracking sessions refer to earlier rounds ("undo the previous
     change"), so they cannot be aggregated into one complex instruction and are left out unless asked for."""
+    from mirabench.data.files import MissingData, inside
     from mirabench.data.hf import dataset_files, iter_rows
-    from mirabench.suites.common import MissingData, inside
 
     files = [f for f in dataset_files(root / "Parquet") if include_backtracking or "backtrack" not in f.name]
     if not files:

@@ -19,12 +19,12 @@ from typing import Any
 
 from PIL import Image
 
+from mirabench.backends.parsing import parse_planner
 from mirabench.cache import Cache
-from mirabench.editing import run_edits
 from mirabench.images import image_hash
-from mirabench.parsing import parse_planner
 from mirabench.plugins import Editor, Metric, ScoreItem
 from mirabench.registry import editors, metrics
+from mirabench.run.editing import run_edits
 from mirabench.training.checkpoint import write_checkpoint
 from mirabench.training.config import GRPOSettings
 from mirabench.training.placement import local_rank, memory_plan, place_options, policy_bytes, rank_device
@@ -42,9 +42,9 @@ def _text(completion: Any) -> str:
     return str(completion)
 
 
-def format_reward(completions: Sequence[Any], **_: Any) -> list[float]:
+def format_reward(completions: Sequence[Any], **_: Any) -> list[float | None]:
     """1 for an answer the agent can act on (an instruction or a clean stop), 0 for anything else."""
-    out = []
+    out: list[float | None] = []
     for c in completions:
         action = parse_planner(_text(c))
         out.append(0.0 if isinstance(action, Stop) and action.error else 1.0)
@@ -88,12 +88,13 @@ class EditReward:
         self.stats.completions += len(completions)
         latest = [imgs[-1].convert("RGB") for imgs in images]
         actions = [parse_planner(_text(c)) for c in completions]
-        edit_ix = [i for i, a in enumerate(actions) if isinstance(a, Edit)]
+        edits = {i: a for i, a in enumerate(actions) if isinstance(a, Edit)}
+        edit_ix = list(edits)
         requests = [
             EditRequest(
                 latest[i],
-                actions[i].instruction,
-                _seed(session[i], actions[i].instruction),  # type: ignore[union-attr]
+                edits[i].instruction,
+                _seed(session[i], edits[i].instruction),
                 session[i],
             )
             for i in edit_ix

@@ -10,9 +10,9 @@ from typing import Any
 
 from PIL import Image
 
-from mirabench.prompts import MIRA_PLANNER_TEMPLATE, Template
+from mirabench.backends.local_vlm import chat_messages, resize_for_planner
+from mirabench.backends.prompts import MIRA_PLANNER_TEMPLATE, Template
 from mirabench.types import AgentState, Sample
-from mirabench.vlm import chat_messages, resize_for_planner
 
 __all__ = ["ANSWER_TAG", "answer_text", "planner_template", "prompt_row", "sft_row"]
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from mirabench.data.files import MissingData, inside
 from mirabench.data.hf import dataset_files, image_bytes, image_suffix, iter_rows
 from mirabench.images import atomic_write_bytes, atomic_write_text
-from mirabench.suites.common import MissingData, inside
 
 __all__ = [
     "BuildReport",

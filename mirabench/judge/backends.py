@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from mirabench.judge.accounting import Usage
 from mirabench.judge.edits import ImageEditRequest, openai_edit_params
 from mirabench.judge.messages import ChatRequest, gemini_contents, openai_messages
-from mirabench.registry import Needs
+from mirabench.plugins import Needs
 from mirabench.secrets import scrub
 
 __all__ = [

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirabench.aggregate import final_image
-from mirabench.report import write_report
-from mirabench.runner import Progress, RunResult, run
+from mirabench.reports.leaderboard import write_report
+from mirabench.reports.reference import reported_table
+from mirabench.run.runner import Progress, RunResult, run
+from mirabench.rundir.outputs import final_image
+from mirabench.rundir.store import RunStore, SampleRecord
 from mirabench.spec import RunSpec
-from mirabench.store import RunStore, SampleRecord
-from mirabench.studies.reference import reported_table
 from mirabench.studies.tables import write_table
 from mirabench.types import Edit
 

@@ -22,8 +22,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mirabench.registry import PluginError, agents, editors
-from mirabench.report import write_report
-from mirabench.runner import Progress, run
+from mirabench.reports.leaderboard import write_report
+from mirabench.run.runner import Progress, run
 from mirabench.spec import RunSpec, SpecError, load_spec
 from mirabench.studies.tables import write_table
 

@@ -7,7 +7,7 @@ their per-category means (summary.json) for one metric column.
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +15,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from mirabench.report import write_report
-from mirabench.runner import Progress, run
+from mirabench.reports.leaderboard import write_report
+from mirabench.reports.reference import reported_table
+from mirabench.run.runner import Progress, run
+from mirabench.rundir.rundir import RunDir
 from mirabench.spec import RunSpec
-from mirabench.studies.reference import reported_table
 from mirabench.studies.tables import with_relative_change, write_table
 
 __all__ = ["SingleStepStudy", "overall", "single_step", "table_a"]
@@ -111,8 +112,4 @@ def single_step(
 
 
 def _category_counts(run_dir: Path) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for line in (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        counts[row["category"]] = counts.get(row["category"], 0) + 1
-    return counts
+    return dict(Counter(s.category for s in RunDir(run_dir).read().samples))

@@ -23,8 +23,9 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from mirabench.images import atomic_write_bytes, atomic_write_text
+from mirabench.reports.reference import reported_table
+from mirabench.rundir.rundir import RunDir
 from mirabench.studies.grid import system_name
-from mirabench.studies.reference import reported_table
 from mirabench.studies.tables import write_table
 
 __all__ = ["CRITERIA", "aggregate_sheets", "export_sheet"]
@@ -45,13 +46,13 @@ class _Run:
 
 
 def _load(run_dir: Path) -> _Run:
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    rows = {}
-    for line in (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row["status"] == "done" and row.get("final_image") and row.get("source_image"):
-            rows[row["id"]] = row
-    return _Run(system_name(str(summary.get("editor")), str(summary.get("agent"))), run_dir, rows)
+    run = RunDir(run_dir).read()
+    rows = {
+        s.id: s.model_dump(exclude_unset=True)
+        for s in run.samples
+        if s.status == "done" and s.final_image and s.source_image
+    }
+    return _Run(system_name(run.summary.editor, run.summary.agent), run_dir, rows)
 
 
 def export_sheet(run_dirs: Sequence[Path], out: Path, n: int = 50, seed: int = 0) -> dict[str, int]:

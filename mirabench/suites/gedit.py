@@ -17,11 +17,11 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from mirabench.cache import cache_dir
+from mirabench.data.files import failed_sample, locate
 from mirabench.data.hf import dataset_files, image_bytes, image_suffix, iter_rows
 from mirabench.images import atomic_write_bytes
 from mirabench.plugins import Options, Suite
 from mirabench.registry import Needs, suites
-from mirabench.suites.common import failed_sample, locate
 from mirabench.types import Sample
 
 TASK_TYPES = (

@@ -20,9 +20,9 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import field_validator
 
+from mirabench.data.files import failed_sample, file_digest, inside, locate
 from mirabench.plugins import Options, Suite
 from mirabench.registry import suites
-from mirabench.suites.common import failed_sample, file_digest, inside, locate
 from mirabench.types import Sample
 
 CATEGORIES = ("add", "adjust", "extract", "replace", "remove", "background", "style", "compose", "action")

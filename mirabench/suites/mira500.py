@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from mirabench.data.files import file_digest, locate
 from mirabench.plugins import Options, Suite
 from mirabench.registry import suites
-from mirabench.suites.common import file_digest, locate
 from mirabench.suites.jsonl import read_manifest
 from mirabench.types import Sample
 

@@ -172,7 +172,7 @@ def test_faithful_policy_requeries_then_guesses_with_a_seed(fake_api: FakeAPISer
 
 
 def mirabench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from mirabench.cli import main; sys.argv = ['mirabench', *sys.argv[1:]]; main()"
+    code = "import sys; from mirabench.cli.root import main; sys.argv = ['mirabench', *sys.argv[1:]]; main()"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mirabench.prompts import Part
+from mirabench.backends.prompts import Part
 
 
 class ScriptedChat:

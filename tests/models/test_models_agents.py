@@ -15,12 +15,12 @@ from scripted_chat import ScriptedChat
 
 from mirabench.agents.editthinker import EditThinker, decide
 from mirabench.agents.mira import Mira7B
+from mirabench.backends.prompts import Part
 from mirabench.plugins import Editor
-from mirabench.prompts import Part
 from mirabench.registry import PluginError, agents, editors
-from mirabench.runner import run
+from mirabench.run.runner import run
+from mirabench.rundir.store import RunStore
 from mirabench.spec import RunSpec
-from mirabench.store import RunStore
 from mirabench.types import AgentState, Edit, EditRequest, Sample, Stop
 
 
@@ -140,7 +140,7 @@ class Recorder(Editor):
 
 
 def loop(agent: Any, editor: Editor, tmp_path: Path) -> None:
-    from mirabench.loop import LiveSample, Scheduler
+    from mirabench.run.loop import LiveSample, Scheduler
 
     src = Image.new("RGB", (16, 16), (0, 0, 0))
     sample = Sample("x", "make it brighter", src)

@@ -10,7 +10,7 @@ import pytest
 from fakes import FakeAPIServer
 from PIL import Image
 
-from mirabench.prompts import STOP_NOTE
+from mirabench.backends.prompts import STOP_NOTE
 from mirabench.registry import PluginError, agents
 from mirabench.types import AgentState, Edit, Sample, Step, Stop
 

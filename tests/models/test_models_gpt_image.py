@@ -14,7 +14,7 @@ from fakes import FakeAPIServer, Received
 from PIL import Image
 from typer.testing import CliRunner
 
-from mirabench.cli import app
+from mirabench.cli.root import app
 from mirabench.judge import ImageEditRequest, JudgeClient, JudgeConfig
 from mirabench.judge.edits import openai_edit_params
 from mirabench.registry import PluginError, editors

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mirabench.backends.http_editor import EditorServer, b64_png, make_server
 from mirabench.registry import PluginError, editors
-from mirabench.serve import EditorServer, b64_png, make_server
 from mirabench.types import EditRequest
 
 
@@ -78,7 +78,17 @@ def test_http_editor_without_a_service_fails_with_a_clear_message() -> None:
 def test_serve_editor_command_serves_a_registered_editor(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mirabench.cli", "serve-editor", "shapes", "--port", "0", "--set", "error_rate=0.0"],
+        [
+            sys.executable,
+            "-m",
+            "mirabench",
+            "serve-editor",
+            "shapes",
+            "--port",
+            "0",
+            "--set",
+            "error_rate=0.0",
+        ],
         stderr=subprocess.PIPE,
         text=True,
         env=env,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirabench.parsing import ParseError, parse_planner, parse_thinker
+from mirabench.backends.parsing import ParseError, parse_planner, parse_thinker
 from mirabench.types import Edit, Stop
 
 DECORATION = " \t\r\n*`\"'“”‘’"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mirabench.prompts import EDITTHINKER_TEMPLATE, MIRA_PLANNER_TEMPLATE, STOP_NOTE, Template, TemplateError
+from mirabench.backends.prompts import EDITTHINKER_TEMPLATE, MIRA_PLANNER_TEMPLATE, STOP_NOTE, Template, TemplateError
 from mirabench.registry import PluginError, agents
 from mirabench.types import AgentState, Edit, Sample, Step
 

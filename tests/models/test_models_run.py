@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from mirabench.cli import app
+from mirabench.cli.root import app
 
 
 def test_full_run_with_tiny_mira_and_tiny_kontext(tiny: dict[str, Path], tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_full_run_with_tiny_mira_and_tiny_kontext(tiny: dict[str, Path], tmp_pat
 
 @pytest.mark.parametrize("editor", ["instructpix2pix", "qwen-image-edit", "qwen-image-edit-plus"])
 def test_direct_baseline_runs_with_every_diffusers_editor(editor: str, tiny: dict[str, Path], tmp_path: Path) -> None:
-    from mirabench.runner import run
+    from mirabench.run.runner import run
     from mirabench.spec import RunSpec
     from mirabench.testing.diffusion import small_qwen_image_area
 

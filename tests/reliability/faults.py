@@ -4,7 +4,7 @@
 imports this module, see `cli_command`):
 
 - stages `agent`, `editor` (wrapped toy plugins), `store` (RunStore.record_wave), `scores` (RunStore.put_scores),
-  `images` (ImageDir.put), `report` (mirabench.report.write_report);
+  `images` (ImageDir.put), `report` (mirabench.reports.leaderboard.write_report);
 - kinds `exception` (RuntimeError), `garbage` (agent: not an Action, editor: not an image), `crash` (SIGKILL of
   this very process), `enospc` (OSError ENOSPC), `transient` (one RuntimeError on the first call only);
 - `arg`: the call number that fires (default 1) or, for agent/editor `exception`/`garbage`, the sample id that
@@ -121,13 +121,14 @@ def _wrap(owner: Any, attr: str, stage: str) -> None:
 
 def install() -> None:
     """Hook the store, image and report writes (no-ops unless armed). Idempotent."""
-    import mirabench.report
-    from mirabench.store import ImageDir, RunStore
+    import mirabench.reports.leaderboard
+    from mirabench.images import ImageDir
+    from mirabench.rundir.store import RunStore
 
     _wrap(RunStore, "record_wave", "store")
     _wrap(RunStore, "put_scores", "scores")
     _wrap(ImageDir, "put", "images")
-    _wrap(mirabench.report, "write_report", "report")
+    _wrap(mirabench.reports.leaderboard, "write_report", "report")
 
 
 install()
@@ -137,7 +138,7 @@ def cli_command(*args: str) -> list[str]:
     """`python -c ...` running the mirabench CLI with these plugins and hooks loaded (for kill -9 tests)."""
     paths = [str(TESTS), str(Path(__file__).parent)]
     boot = (
-        f"import sys; sys.path[:0] = {paths!r}; import faults; from mirabench.cli import main; "
+        f"import sys; sys.path[:0] = {paths!r}; import faults; from mirabench.cli.root import main; "
         "sys.argv = ['mirabench', *sys.argv[1:]]; main()"
     )
     return [sys.executable, "-c", boot, *args]

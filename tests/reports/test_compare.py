@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mirabench.compare import CompareError, compare, load_side, parse_tolerances
-from mirabench.demo import demo_spec
-from mirabench.runner import run
+from mirabench.reports.compare import CompareError, compare, load_side, parse_tolerances
+from mirabench.run.demo import demo_spec
+from mirabench.run.runner import run
 from mirabench.types import Stop
 
 BASELINE = Path(__file__).resolve().parents[2] / "results" / "baselines" / "shapes-demo"
@@ -122,7 +122,7 @@ def test_summary_only_baseline_compares_whole_run_means(tmp_path: Path) -> None:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from mirabench.cli import main; sys.argv = ['mirabench', *sys.argv[1:]]; main()"
+    code = "import sys; from mirabench.cli.root import main; sys.argv = ['mirabench', *sys.argv[1:]]; main()"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
 
 

@@ -17,9 +17,9 @@ import pytest
 from synth import write_synthetic_run
 from toyworld import grey
 
-from mirabench.demo import demo_spec
-from mirabench.report import write_report
-from mirabench.runner import run
+from mirabench.reports.leaderboard import write_report
+from mirabench.run.demo import demo_spec
+from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from synth import write_synthetic_run
 
-from mirabench.reference import load_reference
-from mirabench.report import load_run, render, table_rows, write_report
-from mirabench.report_tables import latex_table, markdown_table, marks
+from mirabench.reports.leaderboard import load_run, render, table_rows, write_report
+from mirabench.reports.reference import load_reference
+from mirabench.reports.tables import latex_table, markdown_table, marks
 
 
 def row(system: str, **means: float | None) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mirabench.stats import bootstrap_mean_ci, paired, sign_flip_p
+from mirabench.reports.stats import bootstrap_mean_ci, paired, sign_flip_p
 
 
 def test_sign_flip_exact_p_values() -> None:

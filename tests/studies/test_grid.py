@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mirabench.cli import app
+from mirabench.cli.root import app
 from mirabench.spec import SpecError
 from mirabench.studies.grid import load_grid, run_grid
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mirabench.cli import app
-from mirabench.runner import run
+from mirabench.cli.root import app
+from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 from mirabench.studies.budget import step_budget
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mirabench.reports.reference import reference_frame, reported_table
 from mirabench.spec import RunSpec
-from mirabench.studies.reference import reference_frame, reported_table
 from mirabench.studies.single_step import overall, single_step, table_a
 from mirabench.studies.tables import markdown, relative_change
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mirabench.cli import app
-from mirabench.runner import run
+from mirabench.cli.root import app
+from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 from mirabench.studies.user_study import CRITERIA, aggregate_sheets, export_sheet
 

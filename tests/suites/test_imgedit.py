@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from layouts import IMGEDIT_ROWS
 
+from mirabench.data.files import MissingData
 from mirabench.registry import suites
-from mirabench.runner import RunError, run
+from mirabench.run.runner import RunError, run
 from mirabench.spec import RunSpec
-from mirabench.suites.common import MissingData
 
 
 def build(root: Path | None = None, **options: object) -> object:

@@ -11,10 +11,10 @@ from PIL import Image
 from toyworld import grey
 from typer.testing import CliRunner
 
-from mirabench.cli import app
+from mirabench.cli.root import app
 from mirabench.images import load_image
-from mirabench.importer import export_upstream, import_images
-from mirabench.runner import RunError, score_run
+from mirabench.run.importer import export_upstream, import_images
+from mirabench.run.runner import RunError, score_run
 
 
 def toy_images(folder: Path) -> Path:

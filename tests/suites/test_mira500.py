@@ -9,10 +9,10 @@ import pytest
 from layouts import MB_TURNS
 from typer.testing import CliRunner
 
-from mirabench.cli import app
+from mirabench.cli.root import app
+from mirabench.data.files import MissingData
 from mirabench.data.mira500 import build_mira500, compbench_sessions, complex_instruction, magicbrush_sessions
 from mirabench.registry import suites
-from mirabench.suites.common import MissingData
 
 
 def rows(path: Path) -> list[dict]:

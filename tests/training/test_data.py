@@ -80,7 +80,7 @@ def test_build_on_shapes_ranks_candidates_and_resumes(tmp_path: Path) -> None:
 def test_cli_builds_data_and_shipped_configs_are_valid(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from mirabench.cli import app
+    from mirabench.cli.root import app
     from mirabench.training.config import GRPOSettings, SFTSettings, TrainConfigError, load_settings
 
     res = CliRunner().invoke(
@@ -112,7 +112,7 @@ def test_cli_builds_data_and_shipped_configs_are_valid(tmp_path: Path) -> None:
 def test_chat_rewriter_goes_through_the_judge_client(monkeypatch: pytest.MonkeyPatch) -> None:
     from fakes import FakeAPIServer
 
-    from mirabench.apichat import ApiChat, ApiChatOptions
+    from mirabench.backends.api_chat import ApiChat, ApiChatOptions
     from mirabench.training.data import ChatRewriter, Variant, rewrite
 
     def answer(text: str, body: object) -> str:
@@ -137,7 +137,7 @@ def test_multi_turn_sources_are_read_from_their_published_layouts(tmp_path: Path
     import pyarrow.parquet as pq
     from PIL import Image
 
-    from mirabench.suites.common import MissingData
+    from mirabench.data.files import MissingData
     from mirabench.training.data import imgedit_multiturn_sessions, seed_data_edit_sessions
 
     seed = tmp_path / "seed" / "multi_turn_editing"

@@ -111,7 +111,7 @@ def test_grpo_merge_and_evaluate(chain: dict[str, Path], sft: tuple[Path, dict[s
     merged = merge_lora(adapter, chain["root"] / "merged")
     assert (merged / "model.safetensors").exists() and read_checkpoint(merged)["stage"] == "merged"
 
-    from mirabench.runner import run
+    from mirabench.run.runner import run
     from mirabench.spec import RunSpec
 
     for ckpt in (adapter, merged):  # an adapter folder (merged on load) and full weights both plug into --agent

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mirabench.images import atomic_write_text
 from mirabench.plugins import Column
-from mirabench.store import RunStore, SampleRecord
+from mirabench.rundir.store import RunStore, SampleRecord
 from mirabench.types import Edit, Score, Step
 
 __all__ = ["bootstrap_ci", "final_image", "sample_rows", "summarize", "write_outputs"]

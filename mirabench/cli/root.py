@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,16 +13,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mirabench.registry import PluginError, all_infos, registry_for
+from mirabench.cli.study import data_app, import_run, study_app
+from mirabench.cli.train import build_mira_editing, train_app
+from mirabench.registry import PLUGINS_ENV, PluginError, all_infos, load_plugin_files, registry_for
 from mirabench.spec import RunSpec, SpecError, apply_sets, build_spec, load_spec
-from mirabench.studycli import data_app, import_run, study_app
-from mirabench.training.commands import build_mira_editing, train_app
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Benchmark iterative image-editing agents.",
+    help="Benchmark iterative image-editing agents. `--plugin FILE.py` (repeatable) loads one-file plugins.",
 )
 console = Console(stderr=True)
 USER_ERRORS = (PluginError, SpecError, FileNotFoundError, ValueError)  # ShardError is a ValueError
@@ -134,8 +135,8 @@ def run(
     """Run an agent x editor on a suite, score it and write the run directory (resumable).
 
     Under torchrun / accelerate / SLURM each rank runs its own samples; the last rank to finish merges."""
-    from mirabench.runner import run as run_spec
-    from mirabench.shard import Shard, pin_local_device, shard_from_env
+    from mirabench.run.runner import run as run_spec
+    from mirabench.rundir.shards import Shard, pin_local_device, shard_from_env
 
     spec = _spec(
         config,
@@ -152,8 +153,8 @@ def run(
         },
     )
     if executor == "ray":
-        from mirabench.ray_executor import run_on_ray
-        from mirabench.runner import default_run_dir
+        from mirabench.run.ray_executor import run_on_ray
+        from mirabench.run.runner import default_run_dir
 
         if shard or force_new:
             raise typer.BadParameter("--executor ray makes its own shards: drop --shard/--force-new")
@@ -206,7 +207,7 @@ def score(
     retry_failed: Annotated[bool, typer.Option(help="ask again where a judgement ended in an API error")] = False,
 ) -> None:
     """Score a run's saved images with (more) metrics; never runs an agent or editor."""
-    from mirabench.runner import score_run
+    from mirabench.run.runner import score_run
 
     sets = apply_sets({}, set_ or []).get("metric_options", {})
     bar, update = _progress()
@@ -219,7 +220,7 @@ def score(
 @app.command()
 def merge(run_dir: Annotated[Path, typer.Argument(help="a sharded run directory")]) -> None:
     """Merge a sharded run's shard stores and write its outputs (idempotent; ranks do it themselves at the end)."""
-    from mirabench.runner import merge_run
+    from mirabench.run.runner import merge_run
 
     result = merge_run(run_dir)
     _print_summary(result.summary, result.run_dir)
@@ -228,7 +229,7 @@ def merge(run_dir: Annotated[Path, typer.Argument(help="a sharded run directory"
 @app.command()
 def status(run_dir: Annotated[Path, typer.Argument(help="a run directory (read only: safe while it runs)")]) -> None:
     """How far a run and each of its shards have got: samples done, failed, running, pending, steps."""
-    from mirabench.status import run_status
+    from mirabench.rundir.status import run_status
 
     manifest, stores = run_status(run_dir)
     if not manifest and not stores:
@@ -258,8 +259,8 @@ def report(
     ] = None,
 ) -> None:
     """Leaderboard of one or more runs (--out DIR/ writes index.html plus every table format)."""
-    from mirabench.reference import load_reference
-    from mirabench.report import load_run, render, write_report
+    from mirabench.reports.leaderboard import load_run, render, write_report
+    from mirabench.reports.reference import load_reference
 
     if out is None and fmt == "html":
         out = Path("report.html")
@@ -283,8 +284,8 @@ def compare(
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Gate a run against a baseline on their shared samples; exits 1 on a regression."""
-    from mirabench.compare import compare as compare_runs
-    from mirabench.compare import load_side, parse_tolerances, render_text
+    from mirabench.reports.compare import compare as compare_runs
+    from mirabench.reports.compare import load_side, parse_tolerances, render_text
 
     if fmt not in ("text", "json"):
         raise ValueError(f"unknown --format {fmt!r}; choose text or json")
@@ -303,7 +304,7 @@ def demo(
     n: Annotated[int, typer.Option(help="number of shapes samples")] = 100,
 ) -> None:
     """Offline demo: direct vs heuristic agent on the shapes world (CPU, under a minute)."""
-    from mirabench.demo import run_demo
+    from mirabench.run.demo import run_demo
 
     report_path, summaries = run_demo(out, n=n, progress=None)
     table = Table("system", "shapes-sc", "shapes-bg", "goals met", "mean steps", "failed")
@@ -329,8 +330,8 @@ def serve_editor(
     set_: Annotated[list[str] | None, typer.Option("--set", help="editor options, e.g. editor.steps=28")] = None,
 ) -> None:
     """Serve a registered editor over the mirabench HTTP editor protocol (the `http` editor's other end)."""
+    from mirabench.backends.http_editor import make_server
     from mirabench.registry import editors
-    from mirabench.serve import make_server
 
     options = apply_sets({}, [s if s.startswith("editor.") else f"editor.{s}" for s in set_ or []])
     editor = editors.build(name, **options.get("editor_options", {}))
@@ -364,15 +365,35 @@ def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
     console.print(f"run directory: {run_dir.resolve()}")
 
 
+def take_plugin_files(argv: list[str]) -> list[str]:
+    """`--plugin FILE.py` (repeatable, before or after the command) imports one-file plugins; they are also put
+    in $MIRABENCH_PLUGINS so worker processes (Ray, launchers) load them too. Returns argv without them."""
+    files, rest, i = [], [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--plugin" and i + 1 < len(argv):
+            files.append(argv[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--plugin="):
+            files.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+        i += 1
+    if files:
+        absolute = [str(Path(f).expanduser().resolve()) for f in files]
+        before = [f for f in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if f]
+        os.environ[PLUGINS_ENV] = os.pathsep.join([*before, *absolute])
+        load_plugin_files(absolute)
+    return rest
+
+
 def main() -> None:
-    from mirabench.runner import RunError
+    from mirabench.run.runner import RunError
 
     try:
+        sys.argv[1:] = take_plugin_files(sys.argv[1:])
         app()
     except (RunError, *USER_ERRORS) as exc:
         console.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

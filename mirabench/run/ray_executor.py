@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mirabench.runner import RunError, RunResult, merge_run, resolve
-from mirabench.runner import run as run_spec
-from mirabench.shard import Shard
+from mirabench.run.runner import RunError, RunResult, merge_run, resolve
+from mirabench.run.runner import run as run_spec
+from mirabench.rundir.shards import Shard
 from mirabench.spec import RunSpec
 
 __all__ = ["run_on_ray"]

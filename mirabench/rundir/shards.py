@@ -20,7 +20,7 @@ from typing import Any
 from filelock import FileLock
 
 from mirabench.images import atomic_write_text
-from mirabench.store import RunStore
+from mirabench.rundir.store import RunStore
 
 __all__ = [
     "LOCK_NAME",

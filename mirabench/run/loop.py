@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from mirabench.cache import Cache
-from mirabench.editing import run_edits
 from mirabench.plugins import Agent, Editor
-from mirabench.store import RunStore
+from mirabench.run.editing import run_edits
+from mirabench.rundir.store import RunStore
 from mirabench.types import Action, AgentState, Edit, EditRequest, Sample, Step, Stop, StopReason, Trajectory
 
 __all__ = ["Finished", "LiveSample", "LoopStats", "Scheduler", "step_seed"]

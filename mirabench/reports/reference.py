@@ -20,7 +20,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["default_reference_dir", "load_reference", "norm"]
+import pandas as pd
+
+__all__ = ["default_reference_dir", "load_reference", "norm", "reference_frame", "reported_table"]
 
 META = {"suite", "system", "source", "note", "category", "metric", "column", "value", "table", "max_steps"}
 MISSING = {"", "-", "–", "—", "n/a", "na", "none", "null"}
@@ -33,7 +35,7 @@ def norm(name: str) -> str:
 
 def default_reference_dir() -> Path | None:
     """results/reference/ of a source checkout (absent in an installed wheel)."""
-    path = Path(__file__).resolve().parent.parent / "results" / "reference"
+    path = Path(__file__).resolve().parents[2] / "results" / "reference"
     return path if path.is_dir() else None
 
 
@@ -129,3 +131,28 @@ def load_reference(dirs: Iterable[Path]) -> tuple[list[dict[str, Any]], list[str
             except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
                 problems.append(f"{path.name} left out: {exc}")
     return rows, problems
+
+
+def reference_frame(path: Path | None = None) -> pd.DataFrame:
+    """All reported numbers (every CSV in the reference folder, or one file)."""
+    folder = default_reference_dir()
+    files = [path] if path is not None else sorted(folder.glob("*.csv")) if folder else []
+    if not files:
+        raise FileNotFoundError(f"no reference CSV files in {folder or 'results/reference/'}")
+    frames = [
+        pd.read_csv(f, dtype={"max_steps": "Int64"}, keep_default_na=False, na_values={"max_steps": [""]})
+        for f in files
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def reported_table(table: str, source: str = "mira-supp", path: Path | None = None) -> pd.DataFrame:
+    """One paper table in wide form: a row per (system, max_steps), a column per printed column."""
+    ref = reference_frame(path)
+    part = ref[(ref["table"] == table) & (ref["source"] == source)]
+    if part.empty:
+        return pd.DataFrame()
+    index = ["system", "max_steps"] if part["max_steps"].notna().any() else ["system"]
+    wide = part.pivot_table(index=index, columns="column", values="value", aggfunc="first", sort=False)
+    order = list(dict.fromkeys(part["column"]))
+    return wide[[c for c in order if c in wide.columns]].reset_index()

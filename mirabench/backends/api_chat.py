@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from mirabench.backends.local_vlm import ChatFailure, Reply
+from mirabench.backends.prompts import Part
 from mirabench.plugins import Options
-from mirabench.prompts import Part
-from mirabench.vlm import ChatFailure, Reply
 
 __all__ = ["ApiChat", "ApiChatOptions"]
 

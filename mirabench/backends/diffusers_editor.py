@@ -22,10 +22,10 @@ from typing import Any, ClassVar, Literal
 from PIL import Image
 from pydantic import Field
 
+from mirabench.backends.weights import missing_model, pick_device, pick_dtype
 from mirabench.plugins import Editor, Options
 from mirabench.registry import Needs
 from mirabench.types import EditRequest
-from mirabench.weights import missing_model, pick_device, pick_dtype
 
 __all__ = ["DIFFUSERS", "DiffusersEditor", "DiffusersOptions", "floor_to"]
 

@@ -1,4 +1,4 @@
-"""CLI blocks for data building, imports and studies (mounted by mirabench/cli.py as `data`, `import`, `study`).
+"""CLI blocks for data building, imports and studies (mounted by mirabench/cli/main.py as `data`, `import`, `study`).
 
 Heavy modules (pandas, pyarrow, the runner) are imported inside the commands so `mirabench list` stays fast.
 """
@@ -20,7 +20,7 @@ OutOpt = Annotated[Path, typer.Option(help="study folder (run directories go to 
 
 
 def _console() -> Any:
-    from mirabench.cli import console
+    from mirabench.cli.root import console
 
     return console
 
@@ -61,7 +61,7 @@ def export(
     with_sources: Annotated[bool, typer.Option(help="also write <key>_SRCIMG.png (GEdit's layout)")] = False,
 ) -> None:
     """Write a run's final images where the suite's own scripts expect them (e.g. ImgEdit `<key>.png`)."""
-    from mirabench.importer import export_upstream
+    from mirabench.run.importer import export_upstream
 
     written, without = export_upstream(run_dir, out, with_sources=with_sources)
     _console().print(f"wrote {written} images to {out}")
@@ -78,7 +78,7 @@ def import_run(
     limit: Annotated[int | None, typer.Option(help="only the first N samples")] = None,
 ) -> None:
     """Turn edited images produced elsewhere into a run directory (then `mirabench score RUN --metrics ...`)."""
-    from mirabench.importer import import_images
+    from mirabench.run.importer import import_images
     from mirabench.spec import apply_sets
 
     options = apply_sets({}, set_ or []).get("suite_options", {})
@@ -112,7 +112,7 @@ def main_study(
 
 
 def _run_spec(config: Path | None, sets: list[str], flags: dict[str, Any]) -> Any:
-    from mirabench.cli import _spec
+    from mirabench.cli.root import _spec
 
     return _spec(config, sets, flags)
 

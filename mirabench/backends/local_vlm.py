@@ -1,9 +1,9 @@
 """A local vision-language chat model (Qwen2.5-VL, Qwen3-VL, any `AutoModelForImageTextToText`) behind one call.
 
-`LocalVLM.generate(prompts)` takes prompts as interleaved text and images (see mirabench.prompts), renders each as
-one user turn with the checkpoint's own chat template, and decodes them in left-padded batches: greedy by default,
-so a batch gives the same text as one prompt at a time. Images are resized before the processor (MIRA trains at
-512 px). Weights: a hub id, a full local folder, or a PEFT adapter folder over its base model.
+`LocalVLM.generate(prompts)` takes prompts as interleaved text and images (see mirabench.backends.prompts), renders
+each as one user turn with the checkpoint's own chat template, and decodes them in left-padded batches: greedy by
+default, so a batch gives the same text as one prompt at a time. Images are resized before the processor (MIRA
+trains at 512 px). Weights: a hub id, a full local folder, or a PEFT adapter folder over its base model.
 """
 
 from __future__ import annotations
@@ -16,9 +16,16 @@ from typing import Any, Literal, Protocol
 from PIL import Image
 from pydantic import Field, model_validator
 
+from mirabench.backends.prompts import Part, Template
+from mirabench.backends.weights import (
+    ModelNotFound,
+    adapter_base,
+    is_adapter_dir,
+    missing_model,
+    pick_device,
+    pick_dtype,
+)
 from mirabench.plugins import Options
-from mirabench.prompts import Part, Template
-from mirabench.weights import ModelNotFound, adapter_base, is_adapter_dir, missing_model, pick_device, pick_dtype
 
 __all__ = [
     "ChatBackend",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from mirabench.plugins import Metric, ScoreItem
-from mirabench.store import RunStore
+from mirabench.rundir.store import RunStore
 from mirabench.types import Sample, Score, ScoreStatus
 
 __all__ = ["PENDING_BATCHES", "ScoreJob", "Scorer", "score_now"]

@@ -45,7 +45,7 @@ def redact(value: Any) -> Any:
 
 
 def _git_sha() -> str | None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None
     try:

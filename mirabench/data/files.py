@@ -1,4 +1,4 @@
-"""What every file-backed suite needs: where its data lives, one clear message when it is missing, safe paths.
+"""Dataset files: where a benchmark's data lives, one clear message when it is missing, safe paths.
 
 Data location, in order: the suite's own option (`--set suite.root=DIR` or `suite.path=FILE`), then
 `$MIRABENCH_DATA/<suite folder>`. A missing dataset is one `MissingData` error that says what to download and the

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mirabench.aggregate import final_image, write_outputs
 from mirabench.cache import Cache, cache_key
 from mirabench.images import ImageLoadError, image_hash, source_image
-from mirabench.loop import Finished, LiveSample, LoopStats, Scheduler
-from mirabench.manifest import environment, read_manifest, write_manifest
 from mirabench.plugins import Metric, Suite
 from mirabench.registry import PluginError, agents, editors, metrics, suites
-from mirabench.scoring import ScoreJob, Scorer, score_now
-from mirabench.shard import (
+from mirabench.run.loop import Finished, LiveSample, LoopStats, Scheduler
+from mirabench.run.scoring import ScoreJob, Scorer, score_now
+from mirabench.rundir.manifest import environment, read_manifest, write_manifest
+from mirabench.rundir.outputs import final_image
+from mirabench.rundir.rundir import RunDir, RunDirError, plugin_identities
+from mirabench.rundir.shards import (
     LOCK_NAME,
     Shard,
     absorb_earlier,
@@ -33,8 +34,8 @@ from mirabench.shard import (
     shard_db,
     write_rank_info,
 )
+from mirabench.rundir.store import RETRYABLE, RunStore, SampleRecord
 from mirabench.spec import RunSpec, SpecError
-from mirabench.store import RETRYABLE, RunStore, SampleRecord
 from mirabench.types import Sample
 
 __all__ = ["RunError", "RunResult", "default_run_dir", "load_samples", "merge_run", "resolve", "run", "score_run"]
@@ -167,12 +168,7 @@ def run(
         raise RunError("--force-new cannot be combined with sharding (every rank would move the run aside)")
     suite = suites.build(spec.suite, **spec.suite_options)
     agent_cls, editor_cls = agents.get(spec.agent), editors.get(spec.editor)
-    identities = {
-        "suite": suite.identity(),
-        "suite_data_version": suite.data_version,
-        "agent": {"name": spec.agent, "version": agent_cls.version, "options": spec.agent_options},
-        "editor": {"name": spec.editor, "version": editor_cls.version, "options": spec.editor_options},
-    }
+    identities = plugin_identities(spec, suite, agent_cls.version, editor_cls.version)
     config_hash = spec.config_hash(identities)
     run_dir = Path(out) if out is not None else default_run_dir(spec)
     manifest, resumed = _begin(run_dir, spec, config_hash, identities, sharded, force_new)
@@ -218,10 +214,7 @@ def run(
                 manifest.setdefault("backend_info", {}).setdefault(role, []).append(backend)
         manifest["metric_info"] = _metric_info(built_metrics, manifest.get("metric_info"))
         _release(built_metrics)
-        summary = _write_summary(store, spec, config_hash)
-        manifest.update({"status": _status(summary), "ended": _now(), "calls": calls})
-        write_manifest(run_dir, manifest)
-        _write_report(run_dir)
+        summary = _finish(run_dir, store, spec, config_hash, manifest, ended=_now(), calls=calls)
         return RunResult(run_dir, summary, stats, resumed, judgements, replaced=replaced)
     except (OSError, sqlite3.OperationalError) as exc:
         if not _disk_full(exc):
@@ -269,10 +262,6 @@ def _begin(
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _status(summary: dict[str, Any]) -> str:
-    return "complete" if summary["n_pending"] == 0 else "incomplete"
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -425,8 +414,11 @@ def _manifest_spec(manifest: dict[str, Any], **changes: Any) -> RunSpec:
         raise RunError(str(exc)) from None
 
 
-def _read_run(run_dir: Path) -> dict[str, Any]:
-    manifest = read_manifest(run_dir)
+def read_run(run_dir: Path) -> dict[str, Any]:
+    try:
+        manifest = RunDir(run_dir).manifest()
+    except RunDirError as exc:
+        raise RunError(str(exc)) from None
     if manifest is None:
         raise RunError(f"{run_dir} is not a mirabench run (no run.json)")
     return manifest
@@ -441,7 +433,7 @@ def score_run(
     retry_failed: bool = False,
 ) -> RunResult:
     """Add metrics to a finished run (or retry failed judgements): scores saved images, never edits."""
-    manifest = _read_run(run_dir)
+    manifest = read_run(run_dir)
     changes: dict[str, Any] = {
         "metrics": list(dict.fromkeys([*manifest.get("metrics", []), *metric_names])),
         "metric_options": {**manifest.get("metric_options", {}), **(metric_sets or {})},
@@ -459,12 +451,18 @@ def score_run(
         judgements = _score_missing(store, samples, built, spec, progress, retry_failed)
         manifest["metric_info"] = _metric_info(built, manifest.get("metric_info"))
         _release(built)
-        summary = _write_summary(store, spec, manifest["config_hash"])
+        summary = _finish(
+            run_dir,
+            store,
+            spec,
+            manifest["config_hash"],
+            manifest,
+            metrics=spec.metrics,
+            metric_options=spec.metric_options,
+            budget_curve=spec.budget_curve,
+        )
     finally:
         store.close()
-    manifest.update({"metrics": spec.metrics, "metric_options": spec.metric_options, "budget_curve": spec.budget_curve})
-    write_manifest(run_dir, manifest)
-    _write_report(run_dir)
     return RunResult(run_dir, summary, judgements=judgements, replaced=replaced)
 
 
@@ -474,7 +472,7 @@ def merge_run(run_dir: Path, world: int | None = None) -> RunResult:
     Idempotent and safe while ranks still run (it then merges what is committed so far). `world` selects which
     ranks' closing records feed run.json's call counts; default: the last sharded attempt's."""
     with run_lock(run_dir):
-        manifest = _read_run(run_dir)
+        manifest = read_run(run_dir)
         spec = _manifest_spec(manifest)
         world = world or manifest.get("shards", {}).get("world") or 1
         ranks = rank_infos(run_dir, world)
@@ -487,22 +485,22 @@ def merge_run(run_dir: Path, world: int | None = None) -> RunResult:
             absorb_earlier(store, None)
             if len(ranks) == world:  # every rank has finished (a starting rank clears its record under this lock)
                 store.images.sweep()
-            summary = _write_summary(store, spec, manifest["config_hash"])
+            calls: dict[str, int] = {}
+            backends: dict[str, list[dict[str, Any]]] = {}
+            for info in ranks.values():
+                for key, n in info["calls"].items():
+                    calls[key] = calls.get(key, 0) + n
+                for role, backend in info["backend_info"].items():
+                    if backend:
+                        backends.setdefault(role, []).append(backend)
+            if backends:  # this world's ranks, one entry each: set, not appended, so merging again changes nothing
+                manifest["backend_info"] = backends
+            manifest["shards"] = {"world": world, "ranks_finished": sorted(ranks), "ranks": ranks}
+            summary = _finish(
+                run_dir, store, spec, manifest["config_hash"], manifest, ended=_now(), calls=calls, report=False
+            )
         finally:
             store.close()
-        calls: dict[str, int] = {}
-        backends: dict[str, list[dict[str, Any]]] = {}
-        for info in ranks.values():
-            for key, n in info["calls"].items():
-                calls[key] = calls.get(key, 0) + n
-            for role, backend in info["backend_info"].items():
-                if backend:
-                    backends.setdefault(role, []).append(backend)
-        if backends:  # this world's ranks, one entry each: set, not appended, so merging again changes nothing
-            manifest["backend_info"] = backends
-        manifest["shards"] = {"world": world, "ranks_finished": sorted(ranks), "ranks": ranks}
-        manifest.update({"status": _status(summary), "ended": _now(), "calls": calls})
-        write_manifest(run_dir, manifest)
     _write_report(run_dir)
     stats = LoopStats(
         agent_calls=calls.get("agent", 0),
@@ -519,18 +517,23 @@ def _merge_if_last(run_dir: Path, shard: Shard) -> RunResult | None:
     return merge_run(run_dir, shard.world)
 
 
-def _write_summary(store: RunStore, spec: RunSpec, config_hash: str) -> dict[str, Any]:
-    """samples.jsonl and summary.json from the store (columns come from the metric classes: nothing is built)."""
-    header = {
-        "suite": spec.suite,
-        "agent": spec.agent,
-        "editor": spec.editor,
-        "config_hash": config_hash,
-        "max_steps": spec.max_steps,
-        "metrics_run": spec.metrics,
-    }
+def _finish(
+    run_dir: Path,
+    store: RunStore,
+    spec: RunSpec,
+    config_hash: str,
+    manifest: dict[str, Any],
+    *,
+    report: bool = True,
+    **updates: Any,
+) -> dict[str, Any]:
+    """The one finish sequence of run, score and merge: outputs and run.json (RunDir.finish), then the report.
+    Columns come from the metric classes: nothing is built."""
     columns = [c for name in spec.metrics for c in metrics.get(name).columns]
-    return write_outputs(store, columns, header, spec.curve_budgets())
+    summary = RunDir(run_dir).finish(store, spec, config_hash, columns, manifest, **updates)
+    if report:
+        _write_report(run_dir)
+    return summary
 
 
 def _configs(built: Sequence[Metric]) -> dict[str, str]:
@@ -552,6 +555,6 @@ def _metric_info(built: Sequence[Metric], before: dict[str, Any] | None) -> dict
 
 
 def _write_report(run_dir: Path) -> None:
-    from mirabench.report import write_report
+    from mirabench.reports.leaderboard import write_report
 
     write_report([run_dir], run_dir / "report.html")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mirabench.manifest import read_manifest
-from mirabench.store import open_readonly
+from mirabench.rundir.manifest import read_manifest
+from mirabench.rundir.store import open_readonly
 
 __all__ = ["StoreProgress", "run_status"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mirabench.report import write_report
-from mirabench.runner import Progress, run
+from mirabench.reports.leaderboard import write_report
+from mirabench.run.runner import Progress, run
 from mirabench.spec import RunSpec
 
 __all__ = ["demo_spec", "run_demo"]

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mirabench.aggregate import write_outputs
 from mirabench.images import ImageLoadError, atomic_write_bytes, encode_png, image_hash, load_image, source_image
-from mirabench.manifest import environment, read_manifest, write_manifest
 from mirabench.plugins import Suite
 from mirabench.registry import agents, editors, suites
-from mirabench.runner import RunError, load_samples, resolve
+from mirabench.run.runner import RunError, load_samples, read_run, resolve
+from mirabench.rundir.manifest import environment
+from mirabench.rundir.rundir import RunDir, plugin_identities
+from mirabench.rundir.store import RunStore
 from mirabench.spec import build_spec
-from mirabench.store import RunStore
 from mirabench.types import Edit, Sample, Step, Stop, StopReason
 
 __all__ = ["ImportResult", "export_upstream", "import_images", "upstream_path"]
@@ -69,12 +69,8 @@ def import_images(
     }
     spec = resolve(build_spec(data))
     suite = suites.build(spec.suite, **spec.suite_options)
-    identities = {
-        "suite": suite.identity(),
-        "suite_data_version": suite.data_version,
-        "agent": {"name": spec.agent, "version": agents.get(spec.agent).version, "options": spec.agent_options},
-        "editor": {"name": spec.editor, "version": editors.get(spec.editor).version, "options": spec.editor_options},
-    }
+    identities = plugin_identities(spec, suite, agents.get(spec.agent).version, editors.get(spec.editor).version)
+    config_hash = spec.config_hash(identities)
     samples = load_samples(suite, spec.limit)
     expected = {upstream_path(suite, s).as_posix(): s for s in samples}
     companions = tuple(getattr(suite, "upstream_companions", ()))
@@ -93,40 +89,29 @@ def import_images(
                 store.fail_sample(sample.id, error)
             else:
                 result.imported += 1
-        header = {
-            "suite": spec.suite,
-            "agent": spec.agent,
-            "editor": spec.editor,
-            "config_hash": spec.config_hash(identities),
-            "max_steps": spec.max_steps,
-            "metrics_run": [],
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        manifest = {
+            "spec": spec.hashed(),
+            "metrics": [],
+            "metric_options": {},
+            "budget_curve": False,
+            "config_hash": config_hash,
+            "plugins": identities,
+            "environment": environment(),
+            "started": now,
+            "attempts": 1,
         }
-        result.summary = write_outputs(store, [], header)
-    finally:
-        store.close()
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    manifest = {
-        "spec": spec.hashed(),
-        "metrics": [],
-        "metric_options": {},
-        "budget_curve": False,
-        "config_hash": spec.config_hash(identities),
-        "plugins": identities,
-        "environment": environment(),
-        "status": "complete",
-        "started": now,
-        "ended": now,
-        "attempts": 1,
-        "import": {
+        imported = {
             "images": str(images.resolve()),
             "imported": result.imported,
             "missing": result.missing,
             "extra": result.extra,
             "failed": result.failed,
-        },
-    }
-    write_manifest(out, manifest)
-    from mirabench.report import write_report
+        }
+        result.summary = RunDir(out).finish(store, spec, config_hash, [], manifest, ended=now, **{"import": imported})
+    finally:
+        store.close()
+    from mirabench.reports.leaderboard import write_report
 
     write_report([out], out / "report.html")
     return result
@@ -155,9 +140,7 @@ def _import_one(store: RunStore, sample: Sample, path: Path, exists: bool) -> st
 
 def export_upstream(run_dir: Path, out: Path, *, with_sources: bool = False) -> tuple[int, list[str]]:
     """Write a run's final images in its suite's upstream layout; returns (written, ids without an image)."""
-    manifest = read_manifest(run_dir)
-    if manifest is None:
-        raise RunError(f"{run_dir} is not a mirabench run (no run.json)")
+    manifest = read_run(run_dir)
     spec = resolve(build_spec({**manifest["spec"], "metrics": []}))
     suite = suites.build(spec.suite, **spec.suite_options)
     samples = {s.id: s for s in load_samples(suite, spec.limit)}

@@ -18,11 +18,12 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
-from mirabench.reference import default_reference_dir, load_reference, norm
-from mirabench.report_gallery import gallery_data, make_thumbnails
-from mirabench.report_plots import bar_svg, color, line_svg
-from mirabench.report_tables import csv_table, fmt, latex_table, markdown_table, marks
-from mirabench.stats import paired
+from mirabench.reports.gallery import gallery_data, make_thumbnails
+from mirabench.reports.plots import bar_svg, color, line_svg
+from mirabench.reports.reference import default_reference_dir, load_reference, norm
+from mirabench.reports.stats import paired
+from mirabench.reports.tables import csv_table, fmt, latex_table, markdown_table, marks
+from mirabench.rundir.rundir import RunDir, RunDirError
 
 __all__ = ["FORMATS", "deltas", "leaderboard", "load_run", "render", "table_rows", "write_report"]
 
@@ -31,29 +32,18 @@ GALLERY_SAMPLES = 100  # default number of samples in the gallery (thumbnails ar
 TABLE_FILES = {"md": "leaderboard.md", "csv": "leaderboard.csv", "tex": "leaderboard.tex", "json": "leaderboard.json"}
 
 
-def _samples(run_dir: Path) -> dict[str, dict[str, Any]]:
-    path = run_dir / "samples.jsonl"
-    if not path.exists():
-        return {}
-    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
-    return {str(r["id"]): r for r in rows}
-
-
 def load_run(run_dir: Path) -> dict[str, Any]:
-    """One run as the report sees it: its summary, manifest (if any) and per-sample rows (if any)."""
-    run_dir = Path(run_dir)
-    summary_path = run_dir / "summary.json"
-    if not summary_path.exists():
-        raise FileNotFoundError(f"{run_dir} has no summary.json (is it a finished mirabench run?)")
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    manifest_path = run_dir / "run.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    """One run as the report sees it (read through RunDir): summary, manifest ({} if none) and rows by id."""
+    try:
+        run = RunDir(run_dir).read()
+    except RunDirError as exc:
+        raise FileNotFoundError(str(exc)) from None
     return {
-        "dir": run_dir,
-        "name": f"{summary.get('editor')} + {summary.get('agent')}",
-        "summary": summary,
-        "manifest": manifest,
-        "samples": _samples(run_dir),
+        "dir": run.path,
+        "name": run.label,
+        "summary": run.summary.model_dump(exclude_unset=True),
+        "manifest": run.config.model_dump(exclude_unset=True) if run.config else {},
+        "samples": {s.id: s.model_dump(exclude_unset=True) for s in run.samples},
     }
 
 
@@ -315,7 +305,7 @@ def _html(
     base = _baseline_index(runs, baseline) if runs else 0
     row_marks = marks(rows, columns)
     gallery_json, thumbs = gallery_data(runs, names, out_dir, gallery) if gallery != 0 else ({}, {})
-    env = Environment(loader=PackageLoader("mirabench", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("mirabench.reports", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["num"] = fmt
     html = env.get_template("report.html").render(
         title=title,

@@ -9,13 +9,13 @@ another suite or another version of its data is refused rather than compared.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mirabench.stats import paired
+from mirabench.reports.stats import paired
+from mirabench.rundir.rundir import RunDir, RunDirError
 
 __all__ = ["CompareError", "Comparison", "Side", "compare", "load_side", "parse_tolerances", "render_text"]
 
@@ -48,36 +48,19 @@ class Side:
         return self.summary.get("suite_data_version")
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CompareError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise CompareError(f"{path} is not a JSON object")
-    return data
-
-
 def load_side(path: Path) -> Side:
     """A run directory, or a summary.json (its run.json and samples.jsonl are used when they lie beside it)."""
     path = Path(path)
+    if not path.is_dir() and path.name != "summary.json":
+        raise CompareError(f"{path}: give a finished run directory or its summary.json")
     folder = path if path.is_dir() else path.parent
-    summary_path = folder / "summary.json" if path.is_dir() else path
-    if not summary_path.exists():
-        raise CompareError(f"{path}: no summary.json (give a finished run directory or its summary.json)")
-    summary = _read_json(summary_path)
-    manifest = _read_json(folder / "run.json") if (folder / "run.json").exists() else None
-    samples = None
-    if (folder / "samples.jsonl").exists():
-        samples = {}
-        for i, line in enumerate((folder / "samples.jsonl").read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CompareError(f"{folder / 'samples.jsonl'} line {i}: {exc}") from None
-                samples[str(row["id"])] = row
-    return Side(folder if path.is_dir() else path, summary, manifest, samples)
+    try:
+        run = RunDir(folder).read(samples=(folder / "samples.jsonl").exists())
+    except RunDirError as exc:
+        raise CompareError(str(exc)) from None
+    manifest = run.config.model_dump(exclude_unset=True) if run.config else None
+    samples = {s.id: s.model_dump(exclude_unset=True) for s in run.samples} if run.samples else None
+    return Side(folder if path.is_dir() else path, run.summary.model_dump(exclude_unset=True), manifest, samples)
 
 
 def parse_tolerances(values: list[str], default: float = 0.05) -> tuple[float, dict[str, float]]:

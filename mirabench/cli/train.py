@@ -115,7 +115,7 @@ def _rewriter(name: str, model: str | None) -> Any:
     if name == "shapes":
         return ShapesRewriter()
     if name in ("gpt", "gemini"):
-        from mirabench.apichat import ApiChat, ApiChatOptions
+        from mirabench.backends.api_chat import ApiChat, ApiChatOptions
 
         options = ApiChatOptions(**({"model": model} if model else {}), temperature=0.7)
         if name == "gemini" and not model:

@@ -1,0 +1,1 @@
+"""Shared bases plugins build on: local VLMs, API chat and editors, diffusers pipelines, VIEScore judges, prompts."""

@@ -1,0 +1,1 @@
+"""Reports: the leaderboard page, tables, gallery, plots, reference numbers, compare (the CI gate), statistics."""

@@ -1,0 +1,1 @@
+"""Running: the runner, the step scheduler, scoring, editing, importing others' outputs, the demo."""

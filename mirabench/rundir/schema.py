@@ -1,0 +1,150 @@
+"""The run directory's files as versioned, typed records: run.json, summary.json and one samples.jsonl row.
+
+These models are the contract between the writers (runner, importer, merge) and every reader (reports, compare,
+studies, status, the Python API). They accept unknown keys (`extra="allow"`), so a file written by a newer
+mirabench still loads, and every field has a default, so files written before `schema_version` existed (version
+0) load too. Bump `SCHEMA_VERSION` when a field changes meaning; add a field freely.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "MetricSummary",
+    "PluginIdentity",
+    "RunManifest",
+    "SampleRow",
+    "StepRow",
+    "Summary",
+]
+
+SCHEMA_VERSION = 1
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class PluginIdentity(_Record):
+    """What determines a plugin's outputs: registry name, plugin version, validated options."""
+
+    name: str = ""
+    version: str = ""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunManifest(_Record):
+    """run.json: what was run (spec, identities, environment) and how it went (status, attempts, calls, spend)."""
+
+    schema_version: int = 0
+    label: str | None = Field(default=None, description="a display name for reports; None: derived from the spec")
+    spec: dict[str, Any] = Field(default_factory=dict, description="the resolved RunSpec fields that enter the hash")
+    config_hash: str = ""
+    metrics: list[str] = Field(default_factory=list)
+    metric_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    budget_curve: bool | list[int] = False
+    plugins: dict[str, Any] = Field(default_factory=dict, description="suite/agent/editor identities")
+    environment: dict[str, Any] = Field(default_factory=dict, description="python, platform, packages, git sha")
+    status: str = Field(default="", description="running | complete | incomplete")
+    started: str | None = None
+    ended: str | None = None
+    attempts: int = 0
+    calls: dict[str, int] = Field(default_factory=dict, description="agent/editor/judge calls of the last attempt")
+    metric_info: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per metric: identity, usage")
+    backend_info: dict[str, list[dict[str, Any]]] = Field(default_factory=dict, description="API agent/editor use")
+    shards: dict[str, Any] | None = None
+
+    @property
+    def suite(self) -> str:
+        return str(self.spec.get("suite", ""))
+
+    @property
+    def agent(self) -> str:
+        return str(self.spec.get("agent", ""))
+
+    @property
+    def editor(self) -> str:
+        return str(self.spec.get("editor", ""))
+
+    @property
+    def max_steps(self) -> int | None:
+        value = self.spec.get("max_steps")
+        return int(value) if value is not None else None
+
+
+class MetricSummary(_Record):
+    """One score column over the run: mean of successful judgements only, with its coverage and failures."""
+
+    mean: float | None = None
+    ci95: list[float] | None = Field(default=None, description="percentile bootstrap 95% interval of the mean")
+    n_ok: int = 0
+    n_failed: int = 0
+    coverage: float = 0.0
+    status_counts: dict[str, int] = Field(default_factory=dict)
+    range: list[float] | None = None
+    higher_is_better: bool = True
+
+
+class Summary(_Record):
+    """summary.json: the run's aggregate numbers (no timestamps, so a resumed run writes the same bytes)."""
+
+    schema_version: int = 0
+    suite: str = ""
+    agent: str = ""
+    editor: str = ""
+    config_hash: str = ""
+    max_steps: int | None = None
+    metrics_run: list[str] = Field(default_factory=list)
+    n_samples: int = 0
+    n_done: int = 0
+    n_failed: int = 0
+    n_pending: int = 0
+    failed_samples: list[dict[str, Any]] = Field(default_factory=list)
+    stop_reasons: dict[str, int] = Field(default_factory=dict)
+    mean_steps: float | None = None
+    steps_histogram: dict[str, int] = Field(default_factory=dict)
+    columns: list[str] = Field(default_factory=list, description="declared order; first = each metric's headline")
+    metrics: dict[str, MetricSummary] = Field(default_factory=dict)
+    categories: dict[str, dict[str, float | None]] = Field(default_factory=dict, description="per-category means")
+    budget_curve: dict[str, dict[str, float | None]] | None = Field(
+        default=None, description="Max=k -> mean_steps and column means, from trajectories cut at k"
+    )
+
+    def headline(self) -> list[str]:
+        """Score columns in their declared order (falls back to the metrics' keys for old files)."""
+        return list(self.columns) or list(self.metrics)
+
+
+class StepRow(_Record):
+    """One step of a trajectory: an edit (instruction, image) or the stop (reason)."""
+
+    t: int = 0
+    kind: str = ""
+    seed: int | None = None
+    instruction: str | None = None
+    image: str | None = Field(default=None, description="path relative to the run dir (images/HASH.png)")
+    reason: str | None = None
+    critique: str | None = None
+    error: str | None = None
+
+
+class SampleRow(_Record):
+    """One samples.jsonl line: a sample's outcome, its final image and its scores."""
+
+    id: str
+    suite: str = ""
+    category: str = ""
+    instruction: str = ""
+    status: str = ""
+    stop_reason: str | None = None
+    n_steps: int = 0
+    source_image: str | None = None
+    final_image: str | None = None
+    scores: dict[str, float | None] = Field(default_factory=dict)
+    score_status: dict[str, str] = Field(default_factory=dict)
+    steps: list[StepRow] = Field(default_factory=list)
+    error: str | None = None
