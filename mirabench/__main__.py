@@ -1,5 +1,5 @@
 """`python -m mirabench` is the `mirabench` command."""
 
-from mirabench.cli.root import main
+from mirabench.cli import main
 
 main()

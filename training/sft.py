@@ -2,7 +2,7 @@
 
 Two images per row (I0 and I_{t-1}) and the planner prompt; the loss covers only the assistant's answer
 (`NEXT_EDITING_INSTRUCTION: ...`), as trl does for prompt-completion data. Multi-GPU: `accelerate launch -m
-mirabench.cli.root train sft ...` (configs/accelerate-zero2.yaml ships a DeepSpeed ZeRO-2 setup).
+mirabench train sft ...` (configs/accelerate-zero2.yaml ships a DeepSpeed ZeRO-2 setup).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mirabench.backends.weights import missing_model
 from mirabench.training.checkpoint import write_checkpoint
 from mirabench.training.config import LoraSettings, SFTSettings
 from mirabench.training.placement import rank_device
 from mirabench.training.prompting import planner_template, sft_row
-from mirabench.backends.weights import missing_model
 
 __all__ = ["TrainResult", "check_fp32_trainable", "load_policy", "lora_config", "save_full", "train_sft"]
 

@@ -13,10 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mirabench.cli.common import console, spec_from_flags
 from mirabench.cli.study import data_app, import_run, study_app
 from mirabench.cli.train import build_mira_editing, train_app
 from mirabench.registry import PLUGINS_ENV, PluginError, all_infos, load_plugin_files, registry_for
-from mirabench.spec import RunSpec, SpecError, apply_sets, build_spec, load_spec
+from mirabench.spec import SpecError, apply_sets
 
 app = typer.Typer(
     add_completion=False,
@@ -24,7 +25,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Benchmark iterative image-editing agents. `--plugin FILE.py` (repeatable) loads one-file plugins.",
 )
-console = Console(stderr=True)
 USER_ERRORS = (PluginError, SpecError, FileNotFoundError, ValueError)  # ShardError is a ValueError
 app.add_typer(data_app, name="data")
 app.add_typer(study_app, name="study")
@@ -70,12 +70,6 @@ def list_plugins(
         status = "planned" if i.planned else ("ready" if i.available else "missing deps")
         table.add_row(i.kind, i.name, status, i.needs.describe(), i.description)
     Console().print(table)
-
-
-def _spec(config: Path | None, sets: list[str], flags: dict[str, Any]) -> RunSpec:
-    data = load_spec(config) if config else {}
-    data.update({k: v for k, v in flags.items() if v is not None})
-    return build_spec(apply_sets(data, sets))
 
 
 def _progress(show: bool = True) -> tuple[Progress, Any]:
@@ -138,7 +132,7 @@ def run(
     from mirabench.run.runner import run as run_spec
     from mirabench.rundir.shards import Shard, pin_local_device, shard_from_env
 
-    spec = _spec(
+    spec = spec_from_flags(
         config,
         set_ or [],
         {

@@ -1,4 +1,4 @@
-"""CLI blocks for data building, imports and studies (mounted by mirabench/cli/main.py as `data`, `import`, `study`).
+"""CLI blocks for data building, imports and studies (mounted by mirabench/cli/root.py as `data`, `import`, `study`).
 
 Heavy modules (pandas, pyarrow, the runner) are imported inside the commands so `mirabench list` stays fast.
 """
@@ -6,9 +6,11 @@ Heavy modules (pandas, pyarrow, the runner) are imported inside the commands so 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+
+from mirabench.cli.common import console, spec_from_flags
 
 __all__ = ["data_app", "import_run", "study_app"]
 
@@ -17,12 +19,6 @@ study_app = typer.Typer(no_args_is_help=True, help="Studies: main grid, step bud
 
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="key=value, e.g. suite.root=DIR")]
 OutOpt = Annotated[Path, typer.Option(help="study folder (run directories go to OUT/runs/)")]
-
-
-def _console() -> Any:
-    from mirabench.cli.root import console
-
-    return console
 
 
 @data_app.command("build-mira500")
@@ -49,9 +45,9 @@ def build_mira500(
         min_turns=min_turns,
         compbench_share=compbench_share,
     )
-    _console().print(f"wrote {report.n} samples to {report.path} (pool {report.pool}; {report.counts})")
+    console.print(f"wrote {report.n} samples to {report.path} (pool {report.pool}; {report.counts})")
     if report.n < n:
-        _console().print(f"[yellow]only {report.n} eligible sessions, fewer than the {n} asked for[/yellow]")
+        console.print(f"[yellow]only {report.n} eligible sessions, fewer than the {n} asked for[/yellow]")
 
 
 @data_app.command("export")
@@ -64,9 +60,9 @@ def export(
     from mirabench.run.importer import export_upstream
 
     written, without = export_upstream(run_dir, out, with_sources=with_sources)
-    _console().print(f"wrote {written} images to {out}")
+    console.print(f"wrote {written} images to {out}")
     if without:
-        _console().print(f"[yellow]{len(without)} samples have no final image:[/yellow] {', '.join(without[:20])}")
+        console.print(f"[yellow]{len(without)} samples have no final image:[/yellow] {', '.join(without[:20])}")
 
 
 def import_run(
@@ -83,7 +79,7 @@ def import_run(
 
     options = apply_sets({}, set_ or []).get("suite_options", {})
     result = import_images(suite, images, out, suite_options=options, label=label, limit=limit)
-    con = _console()
+    con = console
     con.print(f"imported {result.imported} images into {out}")
     for what, items in (("missing", result.missing), ("extra (no such sample)", result.extra)):
         if items:
@@ -107,14 +103,8 @@ def main_study(
     result = run_grid(load_grid(config), out, use_cache=not no_cache)
     typer.echo(markdown(result.table))
     for name, why in result.skipped.items():
-        _console().print(f"[yellow]skipped[/yellow] {name}: {why}")
-    _console().print(f"tables and report in {out.resolve()}")
-
-
-def _run_spec(config: Path | None, sets: list[str], flags: dict[str, Any]) -> Any:
-    from mirabench.cli.root import _spec
-
-    return _spec(config, sets, flags)
+        console.print(f"[yellow]skipped[/yellow] {name}: {why}")
+    console.print(f"tables and report in {out.resolve()}")
 
 
 @study_app.command("step-budget")
@@ -138,17 +128,17 @@ def step_budget_study(
     from mirabench.studies.tables import markdown
 
     flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "limit": limit, "seed": seed}
-    spec = _run_spec(config, set_ or [], flags)
+    spec = spec_from_flags(config, set_ or [], flags)
     ks = [int(b) for b in budgets.split(",") if b.strip()]
     study = step_budget(spec, ks, out, independent=independent, use_cache=not no_cache)
     typer.echo(markdown(study.table_c if termination else study.table_b))
     d, i = study.derived_cost, study.independent_cost
-    _console().print(
+    console.print(
         f"{study.mode}: made agent {study.made.agent}, editor {study.made.editor}, judge {study.made.judge} calls "
         f"in {study.wall_s:.1f} s; derived needs editor {d.editor} / judge {d.judge}, independent editor {i.editor} / "
         f"judge {i.judge}: the derived way saves {i.editor - d.editor} editor and {i.judge - d.judge} judge calls"
     )
-    _console().print(f"tables and report in {out.resolve()}")
+    console.print(f"tables and report in {out.resolve()}")
 
 
 @study_app.command("termination")
@@ -200,7 +190,7 @@ def single_step_study(
 
     if overall not in ("weighted", "unweighted"):
         raise ValueError(f"--overall must be weighted or unweighted, got {overall!r}")
-    spec = _run_spec(config, set_ or [], {"suite": suite, "editor": editor, "metrics": metrics, "limit": limit})
+    spec = spec_from_flags(config, set_ or [], {"suite": suite, "editor": editor, "metrics": metrics, "limit": limit})
     names = None
     if spec.suite == "imgedit":
         from mirabench.suites.imgedit import COLUMN_NAMES
@@ -208,7 +198,7 @@ def single_step_study(
         names = COLUMN_NAMES
     study = single_step(spec, agent, column, out, how=overall, category_names=names)  # type: ignore[arg-type]
     typer.echo(markdown(study.table))
-    _console().print(f"tables and report in {out.resolve()}")
+    console.print(f"tables and report in {out.resolve()}")
 
 
 @study_app.command("user-export")
@@ -222,7 +212,7 @@ def user_export(
     from mirabench.studies.user_study import export_sheet
 
     counts = export_sheet(runs, out, n=n, seed=seed)
-    _console().print(
+    console.print(
         f"{counts['items']} items x {counts['systems']} systems ({counts['common_samples']} samples common to all "
         f"runs); send {out / 'sheet'} to raters, keep {out / 'key.json'}"
     )

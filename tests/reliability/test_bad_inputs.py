@@ -22,7 +22,7 @@ import yaml
 from PIL import Image
 from toyworld import grey
 
-from mirabench.cli.root import root as cli
+from mirabench.cli import root as cli
 from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 from mirabench.suites.jsonl import MAX_INSTRUCTION_CHARS

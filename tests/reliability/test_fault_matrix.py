@@ -171,7 +171,7 @@ def test_interrupting_fault_stops_and_resume_equals_uninterrupted(
 def test_disk_full_is_one_line_from_the_cli(
     tmp_path: Path, judge_server: FaultyJudgeServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from mirabench.cli.root import root as cli
+    from mirabench.cli import root as cli
 
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump(SPEC))

@@ -15,7 +15,7 @@ from fakes import FakeAPIServer
 from judgefault import GEMINI_KEY, OPENAI_KEY
 from PIL import Image
 
-from mirabench.cli.root import root as cli
+from mirabench.cli import root as cli
 from mirabench.plugins import ScoreItem
 from mirabench.registry import metrics
 from mirabench.types import Sample, ScoreStatus

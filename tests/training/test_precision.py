@@ -214,8 +214,8 @@ def test_zero2_config_parses() -> None:
 
 
 def test_merge_lora_failures_are_one_clear_line(tmp_path: Path) -> None:
-    from mirabench.training.checkpoint import merge_lora
     from mirabench.backends.weights import ModelNotFound
+    from mirabench.training.checkpoint import merge_lora
 
     with pytest.raises(FileNotFoundError, match="not a LoRA adapter folder"):
         merge_lora(tmp_path, tmp_path / "out")
