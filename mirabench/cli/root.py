@@ -18,6 +18,7 @@ from mirabench.cli.study import data_app, import_run, study_app
 from mirabench.cli.train import build_mira_editing, train_app
 from mirabench.registry import PLUGINS_ENV, PluginError, all_infos, load_plugin_files, registry_for
 from mirabench.spec import SpecError, apply_sets
+from mirabench.studies.rating.cli import rate_app
 
 app = typer.Typer(
     add_completion=False,
@@ -30,6 +31,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(study_app, name="study")
 app.command("import")(import_run)
 app.add_typer(train_app, name="train")
+app.add_typer(rate_app, name="rate")
 data_app.command("build-mira-editing")(build_mira_editing)
 
 

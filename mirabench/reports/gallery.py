@@ -23,12 +23,12 @@ THUMB_PX = 160
 THUMB_DIR = "thumbs"
 
 
-def _thumb(src: Path, dest: Path) -> bool:
+def _thumb(src: Path, dest: Path, px: int = THUMB_PX) -> bool:
     try:
         with Image.open(src) as im:
-            im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))  # JPEG sources decode at reduced size
+            im.draft("RGB", (px * 2, px * 2))  # JPEG sources decode at reduced size
             im = im.convert("RGB")
-            im.thumbnail((THUMB_PX, THUMB_PX), reducing_gap=2.0)
+            im.thumbnail((px, px), reducing_gap=2.0)
             tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
             im.save(tmp, "WEBP", quality=80, method=0)
         os.replace(tmp, dest)
@@ -37,15 +37,15 @@ def _thumb(src: Path, dest: Path) -> bool:
         return False
 
 
-def make_thumbnails(jobs: dict[Path, Path], workers: int | None = None) -> int:
-    """Write each missing thumbnail dest from its src (in threads: Pillow decodes without the GIL); returns how
-    many were made."""
+def make_thumbnails(jobs: dict[Path, Path], workers: int | None = None, px: int = THUMB_PX) -> int:
+    """Write each missing thumbnail dest (at most `px` on a side) from its src (in threads: Pillow decodes without
+    the GIL); returns how many were made."""
     todo = [(s, d) for d, s in jobs.items() if not d.exists()]
     if not todo:
         return 0
     todo[0][1].parent.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
-        return sum(pool.map(lambda job: _thumb(*job), todo))
+        return sum(pool.map(lambda job: _thumb(job[0], job[1], px), todo))
 
 
 def _href(target: Path, base: Path) -> str:

@@ -28,7 +28,7 @@ from mirabench.rundir.rundir import RunDir
 from mirabench.studies.grid import system_name
 from mirabench.studies.tables import write_table
 
-__all__ = ["CRITERIA", "aggregate_sheets", "export_sheet"]
+__all__ = ["CRITERIA", "aggregate_sheets", "export_sheet", "sheet_ratings"]
 
 CRITERIA = {
     "semantic_consistency": "Semantic Consistency",
@@ -171,11 +171,16 @@ class _Safe(str):
         return str(self)
 
 
-def aggregate_sheets(sheets: Sequence[Path], key_path: Path, out: Path | None = None) -> pd.DataFrame:
-    """Filled sheets + key.json -> Table D (system x criterion means, 0-10, with counts)."""
-    key = json.loads(Path(key_path).read_text(encoding="utf-8"))
+CODES = dict(zip(CRITERIA, ("sc", "pq", "bp"), strict=True))  # the long format's criterion names
+
+
+def _read_sheets(sheets: Sequence[Path], key: dict) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Filled sheets as long ratings (rater, sample_id, system, criterion, score) and blank cells per system.
+
+    A row's rater is its `rater` cell, or the sheet's file name when that is blank.
+    """
     slots: dict[str, dict] = key["slots"]
-    ratings: dict[str, dict[str, list[float]]] = {s: {c: [] for c in CRITERIA} for s in key["systems"]}
+    rows: list[dict] = []
     missing = dict.fromkeys(key["systems"], 0)
     errors = []
     for sheet in sheets:
@@ -186,6 +191,7 @@ def aggregate_sheets(sheets: Sequence[Path], key_path: Path, out: Path | None = 
                 if entry is None:
                     errors.append(f"{where}: item {row.get('item')!r} slot {row.get('slot')!r} is not in the key")
                     continue
+                rater = (row.get("rater") or "").strip() or Path(sheet).stem
                 for c in CRITERIA:
                     raw = (row.get(c) or "").strip()
                     if not raw:
@@ -198,15 +204,36 @@ def aggregate_sheets(sheets: Sequence[Path], key_path: Path, out: Path | None = 
                     if not 0 <= value <= 10:
                         errors.append(f"{where}: {c} = {raw!r} is not a number from 0 to 10")
                         continue
-                    ratings[entry["system"]][c].append(value)
+                    rows.append(
+                        {
+                            "rater": rater,
+                            "sample_id": entry["sample"],
+                            "system": entry["system"],
+                            "criterion": CODES[c],
+                            "score": value,
+                        }
+                    )
     if errors:
         raise ValueError("user-study sheets have problems:\n" + "\n".join(errors[:50]))
+    return pd.DataFrame(rows, columns=["rater", "sample_id", "system", "criterion", "score"]), missing
+
+
+def sheet_ratings(sheets: Sequence[Path], key_path: Path) -> pd.DataFrame:
+    """Filled sheets + key.json -> ratings in the long format the rating app and judge reliability read."""
+    return _read_sheets(sheets, json.loads(Path(key_path).read_text(encoding="utf-8")))[0]
+
+
+def aggregate_sheets(sheets: Sequence[Path], key_path: Path, out: Path | None = None) -> pd.DataFrame:
+    """Filled sheets + key.json -> Table D (system x criterion means, 0-10, with counts)."""
+    key = json.loads(Path(key_path).read_text(encoding="utf-8"))
+    long, missing = _read_sheets(sheets, key)
+    means = long.groupby(["system", "criterion"])["score"].mean()
     table = pd.DataFrame(
         [
             {
                 "system": system,
-                **{label: (float(np.mean(v)) if (v := ratings[system][c]) else None) for c, label in CRITERIA.items()},
-                "n_ratings": sum(len(v) for v in ratings[system].values()),
+                **{label: means.get((system, CODES[c])) for c, label in CRITERIA.items()},
+                "n_ratings": int((long["system"] == system).sum()),
                 "n_missing": missing[system],
             }
             for system in key["systems"]
