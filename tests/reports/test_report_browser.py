@@ -7,13 +7,12 @@ downloaded browser. Screenshots are kept as artifacts in $MIRABENCH_TEST_ARTIFAC
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import XSS_IMG, XSS_SCRIPT, artifacts, chromium, needs_chromium
 from synth import write_synthetic_run
 from toyworld import grey
 
@@ -22,34 +21,13 @@ from mirabench.run.demo import demo_spec
 from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Debian package `chromium` is not installed (apt-get install chromium; .ci/run does)"
-    ),
-]
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-XSS_SCRIPT = "<script>window.__xss = 1; alert(1)</script>"
-XSS_IMG = '"><img src=x onerror="window.__xss = 2; alert(2)">'
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 class Page:
@@ -75,12 +53,6 @@ class Page:
                 ".every(i => i.complete && i.naturalWidth > 0)"
             )
         )
-
-
-def artifacts(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("MIRABENCH_TEST_ARTIFACTS", tmp_path / "artifacts"))
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def test_demo_report_sorts_renders_gallery_and_plots(browser: Any, tmp_path: Path) -> None:

@@ -231,6 +231,7 @@ def build_app(study_dir: Path) -> Starlette:
         Route("/api/r/{token}/item/{n:int}/rate", rate, methods=["POST"]),
         Route("/api/r/{token}/item/{n:int}/submit", submit, methods=["POST"]),
         Route("/admin/{token}", admin),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),  # browsers ask; no 404 in the console
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Headers)])
