@@ -15,7 +15,7 @@ from browser import XSS_IMG, XSS_SCRIPT, artifacts, chromium, needs_chromium
 from PIL import Image, ImageDraw
 from rating_server import serving
 
-from mirabench.runner import run
+from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 from mirabench.studies.rating.db import RatingDB
 from mirabench.studies.rating.results import write_results

@@ -14,7 +14,7 @@ from rating_server import http, serving
 from typer.testing import CliRunner
 
 from mirabench.cli import app
-from mirabench.runner import run
+from mirabench.run.runner import run
 from mirabench.spec import RunSpec
 from mirabench.studies.rating.db import RatingDB
 from mirabench.studies.rating.results import LONG_COLUMNS, agreement, rater_times, read_long, table_d

@@ -22,9 +22,9 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
+from mirabench.reports.reference import reported_table
 from mirabench.studies.rating.db import CRITERIA, RatingDB
 from mirabench.studies.rating.study import GROUPS, Study
-from mirabench.studies.reference import reported_table
 from mirabench.studies.tables import markdown, write_table
 
 __all__ = [

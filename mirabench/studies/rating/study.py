@@ -21,7 +21,8 @@ import numpy as np
 
 from mirabench.images import atomic_write_text
 from mirabench.registry import PluginError, editors
-from mirabench.report_gallery import make_thumbnails
+from mirabench.reports.gallery import make_thumbnails
+from mirabench.rundir.rundir import RunDir
 from mirabench.studies.grid import system_name
 
 __all__ = ["GROUPS", "LAYOUTS", "Study", "create_study", "load_study", "run_system"]
@@ -34,29 +35,27 @@ THUMBS = "thumbs"
 THUMB_PX = 384  # a side-by-side column at 1280 px; the full PNG opens on click
 
 
-def run_system(run_dir: Path) -> tuple[str, str]:
-    """A run's system name (editor, or "editor + agent") and its Table D group.
+def run_system(run_dir: Path) -> tuple[str, str, dict[str, dict[str, Any]]]:
+    """A run's system name, its Table D group and its finished samples (id -> row).
 
-    An editor that needs an API key is proprietary; any agent other than `direct` puts the row in the agent group.
+    The name is the run's `--label` when it has one, else the editor ("editor + agent" with an agent). An editor
+    that needs an API key is proprietary; any agent other than `direct` puts the row in the agent group.
     """
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    editor, agent = str(summary.get("editor")), str(summary.get("agent"))
+    run = RunDir(run_dir).read()
+    editor, agent = run.summary.editor, run.summary.agent
+    name = run.config.label if run.config is not None and run.config.label else system_name(editor, agent)
+    finished = {
+        s.id: s.model_dump(exclude_unset=True)
+        for s in run.samples
+        if s.status == "done" and s.final_image and s.source_image
+    }
     if agent != "direct":
-        return system_name(editor, agent), GROUPS[2]
+        return name, GROUPS[2], finished
     try:
         proprietary = bool(editors.info(editor).needs.env)
     except PluginError:
         proprietary = False
-    return system_name(editor, agent), GROUPS[1] if proprietary else GROUPS[0]
-
-
-def _finished(run_dir: Path) -> dict[str, dict[str, Any]]:
-    rows = {}
-    for line in (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row["status"] == "done" and row.get("final_image") and row.get("source_image"):
-            rows[row["id"]] = row
-    return rows
+    return name, GROUPS[1] if proprietary else GROUPS[0], finished
 
 
 @dataclass(frozen=True)
@@ -146,13 +145,13 @@ def create_study(
     systems, finished = [], []
     for arg in runs:
         name, run_dir = _parse_run(arg)
-        default_name, group = run_system(run_dir)
+        default_name, group, rows = run_system(run_dir)
         name = name or default_name
         group = (groups or {}).get(name, group)
         if group not in GROUPS:
             raise ValueError(f"group of {name!r} must be one of {GROUPS}, not {group!r}")
         systems.append({"name": name, "group": group, "run": str(run_dir.resolve())})
-        finished.append(_finished(run_dir))
+        finished.append(rows)
     names = [s["name"] for s in systems]
     if len(set(names)) != len(names):
         raise ValueError(f"two runs have the same system name ({names}); name them NAME=DIR")
