@@ -90,3 +90,16 @@ def test_plugin_faces_are_the_registries() -> None:
 
     assert mirabench.agents.register == agents.register
     assert "heuristic" in mirabench.agents.names()
+
+
+def test_the_two_systems_example_runs(tmp_path: Path) -> None:
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "two_systems.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "shapes + heuristic" in res.stdout and "shapes + direct" in res.stdout
+    direct = mirabench.load_run(tmp_path / "direct").summary.metrics["shapes-sc"].mean
+    assert f"{direct:.3f}" in res.stdout

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
@@ -25,7 +24,7 @@ from mirabench.reports.stats import paired
 from mirabench.reports.tables import csv_table, fmt, latex_table, markdown_table, marks
 from mirabench.rundir.rundir import RunDir, RunDirError
 
-__all__ = ["FORMATS", "deltas", "leaderboard", "load_run", "render", "table_rows", "write_report"]
+__all__ = ["FORMATS", "deltas", "load_run", "render", "table_rows", "write_report"]
 
 FORMATS = ("html", "md", "csv", "json", "tex")
 GALLERY_SAMPLES = 100  # default number of samples in the gallery (thumbnails are made for these only)
@@ -140,23 +139,6 @@ def table_rows(
     return rows, columns
 
 
-def leaderboard(runs: Sequence[dict[str, Any]]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """One row per run: system, steps, failures, and the mean of every metric column any run reports."""
-    rows, columns = table_rows(runs)
-    flat = [
-        {
-            "system": r["system"],
-            "suite": r["suite"],
-            "n": r["n"],
-            "failed": r["failed"],
-            "mean_steps": r["mean_steps"],
-            **r["means"],
-        }
-        for r in rows
-    ]
-    return pd.DataFrame(flat), columns
-
-
 def _scores(run: dict[str, Any], key: str) -> dict[str, float | None]:
     return {sid: row.get("scores", {}).get(key) for sid, row in run.get("samples", {}).items()}
 
@@ -260,12 +242,12 @@ def render(
     baseline: int | str | None = None,
     gallery: int | None = GALLERY_SAMPLES,
     out_dir: Path | None = None,
+    problems: Sequence[str] = (),
 ) -> str:
     """The report as text in one format. `reference=None` loads results/reference/ of this checkout; the HTML
     gallery gets thumbnails (written under out_dir/thumbs/) only when `out_dir`, where the page will live, is given."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
-    problems: list[str] = []
     if reference is None:
         ref_dir = default_reference_dir()
         reference, problems = load_reference([ref_dir]) if ref_dir else ([], [])
@@ -286,7 +268,7 @@ def render(
             f["ci95"], f["coverage"] = r["ci"], r["coverage"]
         reported = [r for r in rows if r["kind"] != "measured"]
         return json.dumps({"columns": columns, "rows": flat, "reported": reported}, indent=2, default=str)
-    html, thumbs = _html(runs, rows, columns, title, problems, baseline, gallery, out_dir)
+    html, thumbs = _html(runs, rows, columns, title, list(problems), baseline, gallery, out_dir)
     make_thumbnails(thumbs)
     return html
 
@@ -352,10 +334,17 @@ def write_report(
     if reference is None:
         ref_dir = default_reference_dir()
         reference, problems = load_reference([ref_dir]) if ref_dir else ([], [])
-    rows, columns = table_rows(runs, reference)
-    html, thumbs = _html(runs, rows, columns, title, problems, baseline, gallery, out.parent)
-    make_thumbnails(thumbs)
-    atomic_write_text(out, html)
+    page = render(
+        runs,
+        "html",
+        title,
+        reference=reference,
+        baseline=baseline,
+        gallery=gallery,
+        out_dir=out.parent,
+        problems=problems,
+    )
+    atomic_write_text(out, page)
     if folder is not None:
         for other, name in TABLE_FILES.items():
             atomic_write_text(folder / name, render(runs, other, title, reference=reference, baseline=baseline))

@@ -256,14 +256,6 @@ class RunStore:
             )
         return len(taken)
 
-    def integrity(self) -> str:
-        with self._lock:
-            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
-
-    def meta_counts(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._db.execute("SELECT status, COUNT(*) FROM samples GROUP BY status").fetchall())
-
 
 def open_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection to a store file another process may be writing (WAL readers never block it)."""
