@@ -17,6 +17,7 @@ from pydantic import Field
 
 from mirabench.backends.api_editor import ApiEditor, ApiEditorOptions
 from mirabench.judge.backends import OPENAI_API
+from mirabench.judge.options import Concurrency, Timeout
 from mirabench.registry import editors
 from mirabench.types import EditRequest
 
@@ -27,8 +28,8 @@ class GptImageOptions(ApiEditorOptions):
     quality: str | None = Field("auto", description="low, medium, high or auto; None = not sent")
     input_fidelity: Literal["low", "high"] | None = Field(None, description="keep input details; None = not sent")
     max_side: int | None = Field(1536, ge=16, description="longest side of the uploaded PNG; None = as is")
-    max_concurrency: int = Field(4, ge=1)
-    timeout_s: float = Field(240.0, gt=0)
+    max_concurrency: Concurrency = 4
+    timeout_s: Timeout = 240.0
 
 
 @editors.register("gpt-image", description="OpenAI GPT-Image edits API via the judge client", needs=OPENAI_API)

@@ -22,10 +22,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient, JudgeConfig
+from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient
 from mirabench.judge.messages import ImagePart, encode_image
+from mirabench.judge.options import ClientOptions, Concurrency
 from mirabench.judge.upstream import sha256_text
-from mirabench.plugins import Column, Metric, Options, ScoreItem
+from mirabench.plugins import Column, Metric, ScoreItem
 from mirabench.registry import Needs, PluginUnavailable, metrics
 from mirabench.types import Score, ScoreStatus
 
@@ -69,18 +70,13 @@ def imgedit_summary(sample_scores: Mapping[str, Sequence[float]]) -> dict[str, A
     return {"categories": cats, "overall": overall, "n_categories": len(cats)}
 
 
-class ImgEditJudgeOptions(Options):
+class ImgEditJudgeOptions(ClientOptions):
     prompts_json: str | None = Field(None, description="path to ImgEdit's Benchmark/Basic/prompts.json")
     model: str = "gpt-4o-2024-08-06"
-    base_url: str | None = None
     policy: Literal["strict", "faithful"] = "strict"
     temperature: float | None = None
     max_tokens: int | None = None
-    max_concurrency: int = Field(32, ge=1)
-    timeout_s: float = Field(120.0, gt=0)
-    max_attempts: int = Field(6, ge=1)
-    max_calls: int | None = Field(None, ge=0)
-    cache: bool = True
+    max_concurrency: Concurrency = 32
 
 
 @metrics.register(
@@ -118,18 +114,7 @@ class ImgEditJudge(Metric):
     @property
     def client(self) -> JudgeClient:
         if self._client is None:
-            o = self.opts
-            cfg = JudgeConfig(
-                provider="openai",
-                model=o.model,
-                base_url=o.base_url,
-                max_concurrency=o.max_concurrency,
-                timeout_s=o.timeout_s,
-                max_attempts=o.max_attempts,
-                max_calls=o.max_calls,
-                use_cache=o.cache,
-            )
-            self._client = JudgeClient(cfg)
+            self._client = JudgeClient(self.opts.judge_config("openai"))
         return self._client
 
     def request(self, item: ScoreItem, edit_type: str) -> ChatRequest:

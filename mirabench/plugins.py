@@ -26,6 +26,10 @@ class Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def identity(self) -> dict[str, Any]:
+        """The options that determine a plugin's outputs (all of them, unless a subclass says otherwise)."""
+        return self.model_dump(mode="json")
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -73,7 +77,7 @@ class Plugin:
 
     def identity(self) -> dict[str, Any]:
         """Everything about this plugin that determines its outputs (for config hashes and cache keys)."""
-        return {"name": self.name, "version": self.version, "options": self.options.model_dump(mode="json")}
+        return {"name": self.name, "version": self.version, "options": self.options.identity()}
 
     def run_info(self) -> dict[str, Any]:
         """What run.json should record after use: judge snapshots, prompt hashes, token and cost accounting."""

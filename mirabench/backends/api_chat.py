@@ -15,50 +15,31 @@ from pydantic import Field
 
 from mirabench.backends.local_vlm import ChatFailure, Reply
 from mirabench.backends.prompts import Part
-from mirabench.plugins import Options
+from mirabench.judge.options import ClientOptions
 
 __all__ = ["ApiChat", "ApiChatOptions"]
 
 
-class ApiChatOptions(Options):
-    """Which API model answers and how the client may push it (keys only ever come from the environment)."""
+class ApiChatOptions(ClientOptions):
+    """Which API model answers, how prompts travel, and the client's limits (`ClientOptions`)."""
 
     model: str = Field("gpt-4.1-2025-04-14", description="model id (pin a dated snapshot for reproducible rows)")
-    base_url: str | None = Field(None, description="OpenAI-compatible server (default $OPENAI_BASE_URL / API)")
     temperature: float | None = Field(0.0, ge=0.0, description="None = provider default")
     max_tokens: int = Field(512, ge=1)
     seed: int | None = 0
     image_format: Literal["png", "jpeg", "webp"] = "png"
     image_size: int | None = Field(512, ge=16, description="longest side sent; None = as is")
-    max_concurrency: int = Field(16, ge=1)
-    timeout_s: float = Field(120.0, gt=0)
-    max_attempts: int = Field(6, ge=1)
-    max_calls: int | None = Field(None, ge=1)
-    max_cost_usd: float | None = Field(None, gt=0)
-    use_cache: bool = True
 
 
 class ApiChat:
     """Prompts -> one JudgeClient.chat_many call per wave (concurrent, cached, retried)."""
 
     def __init__(self, provider: Literal["openai", "gemini"], options: ApiChatOptions) -> None:
-        from mirabench.judge import ImageEncoding, JudgeClient, JudgeConfig
+        from mirabench.judge import ImageEncoding, JudgeClient
 
         self.options = options
         self.encoding = ImageEncoding(format=options.image_format, max_side=options.image_size)
-        self.client = JudgeClient(
-            JudgeConfig(
-                provider=provider,
-                model=options.model,
-                base_url=options.base_url,
-                max_concurrency=options.max_concurrency,
-                timeout_s=options.timeout_s,
-                max_attempts=options.max_attempts,
-                max_calls=options.max_calls,
-                max_cost_usd=options.max_cost_usd,
-                use_cache=options.use_cache,
-            )
-        )
+        self.client = JudgeClient(options.judge_config(provider))
 
     def generate(self, prompts: Sequence[Sequence[Part]]) -> list[Reply]:
         from mirabench.judge import ChatRequest

@@ -12,34 +12,25 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from PIL import Image
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from mirabench.images import ImageLoadError, decode_image
-from mirabench.plugins import Editor, Options
+from mirabench.judge.options import Attempts, ClientOptions, Concurrency, Timeout
+from mirabench.plugins import Editor
 from mirabench.types import EditRequest
 
 __all__ = ["ApiEditor", "ApiEditorOptions"]
 
 
-class ApiEditorOptions(Options):
-    """Client limits shared by API editors (keys only ever come from the environment)."""
+class ApiEditorOptions(ClientOptions):
+    """The client's limits (`ClientOptions`); API edits are never cached (no seed makes them repeatable)."""
 
     model: str
-    base_url: str | None = Field(None, description="API base URL (default: the client's standard variable)")
-    max_concurrency: int = Field(8, ge=1)
-    timeout_s: float = Field(180.0, gt=0)
-    max_attempts: int = Field(4, ge=1)
-    max_calls: int | None = Field(None, ge=1)
-    max_cost_usd: float | None = Field(None, gt=0)
-    price_in_per_m: float | None = Field(None, ge=0, description="USD per million input tokens (text + image)")
-    price_out_per_m: float | None = Field(None, ge=0, description="USD per million output (image) tokens")
+    max_concurrency: Concurrency = 8
+    timeout_s: Timeout = 180.0
+    max_attempts: Attempts = 4
+    cache: Literal[False] = Field(False, description="API edits are new samples: never served from a cache")
     resize_back: bool = Field(True, description="return each image at its input size")
-
-    @model_validator(mode="after")
-    def _cost_cap_needs_prices(self) -> ApiEditorOptions:
-        if self.max_cost_usd is not None and self.price_in_per_m is None and self.price_out_per_m is None:
-            raise ValueError("max_cost_usd needs price_in_per_m / price_out_per_m (no prices: no cost to cap)")
-        return self
 
 
 class ApiEditor(Editor, ABC):
@@ -51,30 +42,9 @@ class ApiEditor(Editor, ABC):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        from mirabench.judge import JudgeClient, JudgeConfig
+        from mirabench.judge import JudgeClient
 
-        opts = self.options
-        self.client = JudgeClient(
-            JudgeConfig(
-                provider=self.provider,
-                model=opts.model,
-                base_url=opts.base_url,
-                max_concurrency=opts.max_concurrency,
-                timeout_s=opts.timeout_s,
-                max_attempts=opts.max_attempts,
-                max_calls=opts.max_calls,
-                max_cost_usd=opts.max_cost_usd,
-                prices=self.prices(),
-                use_cache=False,
-            )
-        )
-
-    def prices(self) -> dict[str, tuple[float, float]]:
-        """USD per million (input, output) tokens by model, for cost accounting and the cost cap."""
-        opts = self.options
-        if opts.price_in_per_m is None and opts.price_out_per_m is None:
-            return {}
-        return {opts.model: (opts.price_in_per_m or 0.0, opts.price_out_per_m or 0.0)}
+        self.client = JudgeClient(self.options.judge_config(self.provider))
 
     @abstractmethod
     def send(self, requests: Sequence[EditRequest]) -> list[Any]:

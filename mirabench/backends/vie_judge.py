@@ -25,8 +25,9 @@ from pydantic import Field
 
 from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient, JudgeConfig
 from mirabench.judge.messages import encode_image
+from mirabench.judge.options import ClientOptions
 from mirabench.judge.viescore import Parsed, PromptSet, combine, load_prompts, parse_scores
-from mirabench.plugins import Column, Metric, Options, ScoreItem
+from mirabench.plugins import Column, Metric, ScoreItem
 from mirabench.types import Score, ScoreStatus
 
 __all__ = ["LocalJudgeOptions", "VieJudgeMetric", "VieJudgeOptions"]
@@ -34,11 +35,9 @@ __all__ = ["LocalJudgeOptions", "VieJudgeMetric", "VieJudgeOptions"]
 _STATUS = {"api_error": ScoreStatus.API_ERROR, "refused": ScoreStatus.REFUSED, "budget": ScoreStatus.SKIPPED}
 
 
-class VieJudgeOptions(Options):
-    """Options every VIEScore-style judge shares; all of them are recorded in run.json."""
+class VieJudgeOptions(ClientOptions):
+    """Options every VIEScore-style judge shares (the client's from `ClientOptions`); all recorded in run.json."""
 
-    model: str = ""
-    base_url: str | None = None
     prompts: Literal["viescore", "editscore", "stand-in"] = "viescore"
     policy: Literal["strict", "faithful"] = "strict"
     temperature: float | None = None
@@ -46,16 +45,8 @@ class VieJudgeOptions(Options):
     image_format: Literal["jpeg", "png", "webp"] = "jpeg"
     image_quality: int = Field(75, ge=1, le=100)
     image_max_side: int | None = Field(None, ge=16)
-    max_concurrency: int = Field(16, ge=1)
-    timeout_s: float = Field(120.0, gt=0)
-    max_attempts: int = Field(6, ge=1)
-    max_calls: int | None = Field(None, ge=0)
-    max_cost_usd: float | None = Field(None, ge=0)
-    price_in_per_m: float | None = Field(None, ge=0, description="USD per million input tokens (cost estimate)")
-    price_out_per_m: float | None = Field(None, ge=0, description="USD per million output tokens")
     seed: int = Field(0, description="faithful-mode guesses; plus the request seed of pass i (seed + i) if sent")
     num_pass: int = Field(1, ge=1, description="Avg@N: mean of N independently sampled judgements")
-    cache: bool = True
 
 
 class LocalJudgeOptions(VieJudgeOptions):
@@ -104,22 +95,7 @@ class VieJudgeMetric(Metric):
         return self.opts.model or self.default_model
 
     def judge_config(self) -> JudgeConfig:
-        o = self.opts
-        prices = {}
-        if o.price_in_per_m is not None or o.price_out_per_m is not None:
-            prices[self.model] = (o.price_in_per_m or 0.0, o.price_out_per_m or 0.0)
-        return JudgeConfig(
-            provider=self.provider,
-            model=self.model,
-            base_url=o.base_url,
-            max_concurrency=o.max_concurrency,
-            timeout_s=o.timeout_s,
-            max_attempts=o.max_attempts,
-            max_calls=o.max_calls,
-            max_cost_usd=o.max_cost_usd,
-            prices=prices,
-            use_cache=o.cache,
-        )
+        return self.opts.judge_config(self.provider, self.model)
 
     def make_client(self) -> JudgeClient:
         o = self.opts
