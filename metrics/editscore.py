@@ -10,7 +10,13 @@ OA, upstream's `average_last`).
 Backends: `transformers` (default; `path` = base model, `lora_path` = adapter, merged in memory; `layout`
 vision-ids for Qwen2.5-VL bases as upstream, processor for Qwen3-VL bases) or `openai` (an OpenAI-compatible
 server such as vLLM serving the merged model at `base_url`).
-`policy=faithful` re-asks once and then guesses (seeded, recorded), like upstream `evaluate()`'s give-up path.
+`policy=faithful` is upstream `evaluate()`'s loop (`mirabench.judge.faithful`): curly quotes normalised and
+`json_repair` on invalid JSON; up to 3 asks, the 3rd (or one where either answer is the refusal sentence)
+guessing BOTH SC and PQ as [g, g], g in 0..25 (seeded per sample and ask, recorded as `guessed`); a bare integer
+counts only in 0..10 (so `18` is re-asked on the 25 scale); items upstream would crash on are dropped.
+`backend=openai` cannot reproduce upstream's request layout: upstream builds its own chat template (a fixed
+system sentence, `<imgN>:` tags, vision tokens) while an OpenAI-compatible server applies the served model's
+template; `mirabench list` and the run's provenance (`layout`) say so.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ class EditScoreMetric(VieJudgeMetric):
     default_model = "Qwen/Qwen2.5-VL-7B-Instruct"
     score_range = 25
     images_first = True
+    faithful_parser = "editscore"
     send_seed = True
     extra_body = {"top_p": 0.9, "top_k": 20}
     Options = EditScoreOptions

@@ -1,12 +1,17 @@
 """`imgedit-judge`: the ImgEdit-Bench Basic rubric judge (PKU-YuanGroup/ImgEdit, `Benchmark/Basic`).
 
 Protocol as upstream `basic_bench.py`: one user message of (1) the rubric of the sample's `edit_type` from the
-benchmark's own `prompts.json` (given by path, hashed; never copied here) with the instruction put in place of
-`<edit_prompt>`, (2) the original image, (3) the edited image, both as base64 data URLs declared `image/png`
-(the original's own file bytes when it is a file, even a JPEG, as upstream does); no temperature or token limit.
-Parsing as upstream: a line counts when splitting it on ": " gives two parts and the second is all digits; the
-sample score is the mean of the counted values rounded to 2 decimals. `imgedit_summary` gives category means
-(2 decimals) and Overall = the unweighted mean of the 9 category means.
+benchmark's own `prompts.json` (given by path; the sha256 of the file's bytes is recorded; never copied here) with
+the instruction put in place of `<edit_prompt>`, (2) the original image, (3) the edited image, both as base64
+data URLs declared `image/png` (as upstream, even for JPEG bytes); no temperature or token limit.
+Image bytes: a file is sent as its own bytes, as upstream does: the source when the suite gives a path, the edited
+image when it was imported (`mirabench import`) from a PNG, JPEG or WebP file. Re-encoding (to PNG, lossless)
+happens only for images that exist as pixels alone: edits made by a mirabench editor, sources rendered in
+memory, and imported files in other formats (decoded to RGB, alpha flattened onto white, then PNG-encoded).
+Parsing as upstream `step1_get_avgscore.py`: each line is stripped, then it counts when splitting on ": " gives
+two parts and the second is all digits; the sample score is the mean of the counted values rounded to 2
+decimals. Category means rounded to 2 decimals (`step2_typescore.py`) and Overall = the unweighted mean of the
+9 category means are computed by `mirabench.protocols.imgedit_protocol` into summary.json's `protocol`.
 Policies: `strict` (default) needs exactly three values in 1-5, else `parse_error`; `faithful` averages whatever
 lines parsed (upstream) and a sample where none did is dropped (a `parse_error` Score with `dropped`, so it never
 enters a mean, exactly like upstream's shrinking denominator).
@@ -15,8 +20,9 @@ Without `prompts_json`, a stand-in rubric of our own is used and every Score say
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +36,7 @@ from mirabench.plugins import Column, Metric, ScoreItem
 from mirabench.registry import Needs, PluginUnavailable, metrics
 from mirabench.types import Score, ScoreStatus
 
-__all__ = ["CATEGORIES", "imgedit_summary", "parse_rubric"]
+__all__ = ["CATEGORIES", "parse_rubric"]
 
 CATEGORIES = ("add", "adjust", "extract", "replace", "remove", "background", "style", "compose", "action")
 STAND_IN_SOURCE = "mirabench stand-in rubric (not ImgEdit's prompts.json; numbers are not comparable to papers)"
@@ -51,23 +57,13 @@ def _stand_in() -> str:
 
 
 def parse_rubric(text: str) -> list[int]:
-    """Upstream's line parser: `name: digits` lines only (`**A:** 4`, `4/5`, `4.` do not count)."""
+    """Upstream's line parser: stripped `name: digits` lines only (`**A:** 4`, `4/5`, `4.` do not count)."""
     values = []
     for line in text.splitlines():
-        parts = line.split(": ")
+        parts = line.strip().split(": ")
         if len(parts) == 2 and parts[1].isdigit():
             values.append(int(parts[1]))
     return values
-
-
-def imgedit_summary(sample_scores: Mapping[str, Sequence[float]]) -> dict[str, Any]:
-    """Per-category means rounded to 2 decimals, and Overall = unweighted mean of the category means.
-
-    Upstream has no Overall script; this definition reproduces 9 of the 12 published leaderboard rows.
-    """
-    cats = {c: round(sum(v) / len(v), 2) for c, v in sample_scores.items() if v}
-    overall = round(sum(cats.values()) / len(cats), 3) if cats else None
-    return {"categories": cats, "overall": overall, "n_categories": len(cats)}
 
 
 class ImgEditJudgeOptions(ClientOptions):
@@ -97,15 +93,15 @@ class ImgEditJudge(Metric):
         if self.opts.prompts_json:
             path = Path(self.opts.prompts_json).expanduser()
             try:
-                raw = path.read_text(encoding="utf-8")
-                rubrics = json.loads(raw)
-            except (OSError, json.JSONDecodeError) as exc:
+                raw = path.read_bytes()
+                rubrics = json.loads(raw.decode("utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise PluginUnavailable(f"imgedit-judge: cannot read prompts_json {path}: {exc}") from None
             if not isinstance(rubrics, dict) or not all(isinstance(v, str) for v in rubrics.values()):
                 raise PluginUnavailable(f"imgedit-judge: {path} is not a mapping of edit_type -> prompt text")
             self.rubrics: dict[str, str] = rubrics
             self.source = f"{path.name} (sha256 of file bytes)"
-            self.sha256 = sha256_text(raw)
+            self.sha256 = hashlib.sha256(raw).hexdigest()
         else:
             self.rubrics = {c: _stand_in() for c in CATEGORIES}
             self.source, self.sha256 = STAND_IN_SOURCE, sha256_text(_stand_in())
@@ -123,9 +119,11 @@ class ImgEditJudge(Metric):
         original: ImagePart = (
             encode_image(image.read_bytes(), png) if isinstance(image, Path) else encode_image(item.source, png)
         )
+        edited = item.edited_file
+        result = encode_image(edited.read_bytes() if edited is not None else item.edited, png)
         text = self.rubrics[edit_type].replace("<edit_prompt>", item.sample.instruction)
         return ChatRequest.build(
-            [text, original, encode_image(item.edited, png)],
+            [text, original, result],
             temperature=self.opts.temperature,
             max_tokens=self.opts.max_tokens,
         )

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ImageLoadError",
     "MAX_PIXELS",
+    "api_image_format",
     "atomic_write_bytes",
     "atomic_write_text",
     "decode_image",
@@ -126,6 +127,17 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def api_image_format(data: bytes) -> str | None:
+    """The format of image file bytes when chat APIs accept it as is (PNG, JPEG, WebP), else None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write-then-rename: a reader (or a resume after kill -9) sees the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,3 +185,15 @@ class ImageDir:
 
     def get(self, digest: str) -> Image.Image:
         return decode_image(self.path(digest).read_bytes(), str(self.path(digest)))
+
+    def _original(self, digest: str, sample_id: str) -> Path:
+        # per sample too: two files can decode to the same pixels (RGBA flattened onto white) yet differ in bytes
+        return self.root / "originals" / f"{digest}-{hashlib.sha256(sample_id.encode()).hexdigest()[:16]}"
+
+    def original(self, digest: str, sample_id: str) -> Path | None:
+        """An imported image's own file bytes, kept beside its PNG so judges can send them unchanged."""
+        path = self._original(digest, sample_id)
+        return path if path.is_file() else None
+
+    def put_original(self, digest: str, sample_id: str, data: bytes) -> None:
+        atomic_write_bytes(self._original(digest, sample_id), data)

@@ -11,6 +11,7 @@ import importlib.util
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from PIL import Image
@@ -131,11 +132,15 @@ class Column:
 
 @dataclass(frozen=True)
 class ScoreItem:
-    """What a metric judges: the sample, its source image and the final edited image."""
+    """What a metric judges: the sample, its source image and the final edited image.
+
+    `edited_file` is the edited image's own file when it was imported (a judge whose protocol sends file bytes
+    sends those instead of re-encoding the decoded pixels)."""
 
     sample: Sample
     source: Image.Image
     edited: Image.Image
+    edited_file: Path | None = None
 
 
 class Metric(Plugin):

@@ -1,13 +1,18 @@
 """Shared body of the VIEScore-style judges (gpt-sc, gemini-sc, qwen3vl-sc, editscore).
 
 Per item: an SC call (prompt text, source image, edited image) and a PQ call (prompt text, edited image), both
-through one JudgeClient; then SC, PQ and O = sqrt(SC * PQ) columns. Failure policy:
+through one JudgeClient; then SC, PQ and O = sqrt(SC * PQ) columns. When the sample's suite protocol asks for it
+(GEdit-Bench: `test_gedit_score.py` converts the edit to RGB and resizes it to the source's size with Pillow's
+default filter) the edited image is resized before encoding (`resize_to_source`, default: as the suite says).
+Failure policy:
 - `strict` (default): an unparsable or out-of-range answer is a `parse_error` Score, an API failure `api_error`,
-  a refusal `refused`, a call stopped by the run budget `skipped`; O fails when SC or PQ does. Nothing is guessed.
-- `faithful` (VIEScore's own loop): when either answer does not parse, both calls are asked again once; an answer
-  that still does not parse, or a failed call, becomes a random integer guess in [0, range] (seeded per sample
-  and recorded as `guessed` in the Score detail); no range or length check. Upstream retries invalid JSON
-  forever; we stop after the second ask.
+  a refusal `refused`, a call stopped by the run budget `skipped`; O fails when SC or PQ does. Nothing is guessed
+  and no value outside the column's range is ever stored.
+- `faithful`: the upstream loop and parser (`mirabench.judge.faithful`): VIEScore's for the API judges,
+  EditScore's for `editscore`. Guesses are seeded per sample and ask and recorded (`guessed`); an item upstream
+  would crash on, or ask about forever, is dropped (a `parse_error` Score with `dropped`, never in a mean), as
+  GEdit's runner drops items whose judging still raises after its retries. A failed API call counts as an empty
+  answer, as VIEScore's GPT wrapper returns "" on errors.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient, JudgeConfig
+from mirabench.judge.faithful import REFUSAL, Answer, evaluate_upstream, parse_editscore, parse_viescore
 from mirabench.judge.messages import encode_image
 from mirabench.judge.options import ClientOptions
 from mirabench.judge.viescore import Parsed, PromptSet, combine, load_prompts, parse_scores
@@ -47,6 +53,8 @@ class VieJudgeOptions(ClientOptions):
     image_max_side: int | None = Field(None, ge=16)
     seed: int = Field(0, description="faithful-mode guesses; plus the request seed of pass i (seed + i) if sent")
     num_pass: int = Field(1, ge=1, description="Avg@N: mean of N independently sampled judgements")
+    max_asks: int = Field(3, ge=1, description="faithful: asks of SC+PQ before an item that never parses is dropped")
+    resize_to_source: bool | None = Field(None, description="resize the edit to the source size (None: as the suite)")
 
 
 class LocalJudgeOptions(VieJudgeOptions):
@@ -70,6 +78,7 @@ class VieJudgeMetric(Metric):
     default_model: ClassVar[str] = ""
     score_range: ClassVar[int] = 10
     images_first: ClassVar[bool] = False  # VIEScore API judges: text first; EditScore/Qwen local: images first
+    faithful_parser: ClassVar[Literal["viescore", "editscore"]] = "viescore"
     send_seed: ClassVar[bool] = False
     extra_body: ClassVar[dict[str, Any]] = {}
     Options = VieJudgeOptions
@@ -130,7 +139,11 @@ class VieJudgeMetric(Metric):
         Each image is encoded once and shared by both calls.
         """
         o, enc = self.opts, self.encoding()
-        source, edited = encode_image(item.source, enc), encode_image(item.edited, enc)
+        resize = o.resize_to_source
+        if resize is None:
+            resize = bool(item.sample.extra.get("judge_resize_to_source"))
+        image = item.edited.convert("RGB").resize(item.source.size) if resize else item.edited
+        source, edited = encode_image(item.source, enc), encode_image(image, enc)
         common: dict[str, Any] = {
             "temperature": o.temperature,
             "max_tokens": o.max_tokens,
@@ -201,26 +214,80 @@ class VieJudgeMetric(Metric):
     def _score_pass(self, items: Sequence[ScoreItem], index: int) -> list[dict[str, Score]]:
         salt = f"pass-{index}" if index else ""
         seed = self.opts.seed + index if self.send_seed else None
+        if self.opts.policy == "faithful":
+            return self._faithful_pass(items, salt, seed)
         pairs = self.ask(items, salt, seed)
-        strict = self.opts.policy == "strict"
-        parsed = [(self._parse(sc, strict), self._parse(pq, strict)) for sc, pq in pairs]
-        if not strict:
-            again = [i for i, (a, b) in enumerate(parsed) if a.scores is None or b.scores is None]
-            requery = self.ask([items[i] for i in again], salt + "requery-1", seed)
-            for i, (sc, pq) in zip(again, requery, strict=True):
-                pairs[i] = (sc, pq)
-                parsed[i] = (self._parse(sc, False), self._parse(pq, False))
+        parsed = [(self._parse(sc), self._parse(pq)) for sc, pq in pairs]
         return [self._columns(item, res, p) for item, res, p in zip(items, pairs, parsed, strict=True)]
 
-    def _parse(self, result: ChatResult, strict: bool) -> Parsed:
+    def _faithful_pass(self, items: Sequence[ScoreItem], salt: str, seed: int | None) -> list[dict[str, Score]]:
+        """Upstream's loop: ask SC and PQ again until both parse (guessing from the ask its scorer says)."""
+        found: dict[int, tuple[Answer, Answer]] = {}
+        last: dict[int, tuple[ChatResult, ChatResult]] = {}
+        crashed: dict[int, str] = {}
+        todo = list(range(len(items)))
+        for ask in range(self.opts.max_asks):
+            if not todo:
+                break
+            pairs = self.ask([items[i] for i in todo], salt + (f"ask-{ask}" if ask else ""), seed)
+            left = []
+            for i, pair in zip(todo, pairs, strict=True):
+                last[i] = pair
+                texts = [_answer_text(r) for r in pair]
+                try:
+                    sc = self._upstream_parse(items[i], "sc", texts[0], ask, texts)
+                    pq = self._upstream_parse(items[i], "pq", texts[1], ask, texts)
+                except ValueError as exc:  # a bare pair of non-ASCII digits: upstream's json.loads raises
+                    crashed[i] = f"upstream raises {type(exc).__name__}: {exc}"
+                    continue
+                if sc is None or pq is None:
+                    left.append(i)
+                else:
+                    found[i] = (sc, pq)
+            todo = left
+        out = []
+        for i in range(len(items)):
+            sc_res, pq_res = last[i]
+            common: dict[str, Any] = {
+                "judge": sc_res.model or pq_res.model or self.model,
+                "prompt_source": self.prompts.source,
+                "prompt_sha256": self.prompts.sha256,
+                "policy": "faithful",
+            }
+            keys = [c.key for c in self.columns]
+            why = crashed.get(i) or (
+                f"no parsable answer after {self.opts.max_asks} asks (upstream asks forever)" if i not in found else ""
+            )
+            outcome = why or evaluate_upstream(*found[i], self.faithful_parser, self.score_range)
+            if isinstance(outcome, str):
+                dropped = Score.failed(ScoreStatus.PARSE_ERROR, sc_res.text, error=outcome, dropped=True, **common)
+                out.append({k: dropped for k in keys})
+                continue
+            sc, pq = found[i]
+            guessed = [w for w, a in (("sc", sc), ("pq", pq)) if a.guessed]
+            if guessed:
+                common["guessed"] = guessed
+            s, q, o = outcome
+            out.append(
+                {
+                    keys[0]: Score.ok(s, sc_res.text, sub=_plain(sc.obj), **common),
+                    keys[1]: Score.ok(q, pq_res.text, sub=_plain(pq.obj), **common),
+                    keys[2]: Score.ok(o, "", **common),
+                }
+            )
+        return out
+
+    def _upstream_parse(self, item: ScoreItem, which: str, text: str, ask: int, texts: list[str]) -> Answer | None:
+        rng = random.Random(f"{self.opts.seed}/{item.sample.id}/{which}/{ask}")
+        if self.faithful_parser == "viescore":
+            return parse_viescore(text, give_up=ask >= 1, rng=rng)  # VIEScore: max_tries = 1
+        give_up = ask >= 2 or REFUSAL in texts  # EditScore: max_tries = 2; a refusal gives both up at once
+        return parse_editscore(text, give_up, rng, self.score_range)
+
+    def _parse(self, result: ChatResult) -> Parsed:
         if not result.ok:
             return Parsed(None, error=result.error or result.status)
-        return parse_scores(result.text, n=2, low=0, high=self.score_range, validate=strict)
-
-    def _guess(self, item: ScoreItem, which: str) -> list[float]:
-        rng = random.Random(f"{self.opts.seed}/{item.sample.id}/{which}")
-        g = float(rng.randint(0, self.score_range))
-        return [g, g]
+        return parse_scores(result.text, n=2, low=0, high=self.score_range, validate=True)
 
     def _one(
         self, item: ScoreItem, which: str, result: ChatResult, parsed: Parsed
@@ -229,8 +296,6 @@ class VieJudgeMetric(Metric):
         detail: dict[str, Any] = {"call": which, "judge": result.model or self.model, "attempts": result.attempts}
         if parsed.scores is not None:
             return None, parsed.scores
-        if self.opts.policy == "faithful":
-            return None, self._guess(item, which)
         if not result.ok:
             status = _STATUS.get(result.status, ScoreStatus.API_ERROR)
             return Score.failed(status, result.error or result.text, **detail), None
@@ -248,9 +313,6 @@ class VieJudgeMetric(Metric):
             "prompt_source": self.prompts.source,
             "prompt_sha256": self.prompts.sha256,
         }
-        guessed = [w for w, p in (("sc", parsed[0]), ("pq", parsed[1])) if p.scores is None]
-        if guessed:
-            common["guessed"] = guessed
         out: dict[str, Score] = {}
         if sc is not None and pq is not None:
             s, q, o = combine(sc, pq, self.score_range)
@@ -294,6 +356,19 @@ class VieJudgeMetric(Metric):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _answer_text(result: ChatResult) -> str:
+    """What upstream's parser would see: the text; a refusal's own sentence; "" for a failed call (VIEScore's
+    GPT wrapper returns "" on errors)."""
+    if result.ok:
+        return result.text
+    return (result.error or "") if result.status == "refused" else ""
+
+
+def _plain(obj: Any) -> Any:
+    """The parsed `score` field as stored in a Score's detail (JSON-safe)."""
+    return obj.get("score") if isinstance(obj, dict) else obj
 
 
 def _average(per_pass: list[dict[str, Score]]) -> dict[str, Score]:

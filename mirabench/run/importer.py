@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mirabench.images import ImageLoadError, atomic_write_bytes, encode_png, image_hash, load_image, source_image
+from mirabench.images import (
+    ImageLoadError,
+    api_image_format,
+    atomic_write_bytes,
+    encode_png,
+    image_hash,
+    load_image,
+    source_image,
+)
 from mirabench.plugins import Suite
 from mirabench.registry import agents, editors, suites
 from mirabench.run.runner import RunError, load_samples, read_run, resolve
@@ -130,6 +138,9 @@ def _import_one(store: RunStore, sample: Sample, path: Path, exists: bool) -> st
         return f"sample {sample.id!r}: {exc}"
     src_hash, out_hash = image_hash(source), image_hash(edited)
     store.put_images([(src_hash, source), (out_hash, edited)])
+    raw = path.read_bytes()
+    if api_image_format(raw):  # judges that send file bytes (ImgEdit) send these, not a re-encoding
+        store.images.put_original(out_hash, sample.id, raw)
     steps = [
         (sample.id, Step(0, Edit(sample.instruction), out_hash, 0)),
         (sample.id, Step(1, Stop("imported"), None, 0)),

@@ -37,7 +37,7 @@ class ScoreJob:
 def score_now(metrics: Sequence[Metric], jobs: Sequence[ScoreJob], store: RunStore) -> int:
     """Score jobs with every metric and commit the rows; returns the number of judgements made."""
     rows = []
-    items = [ScoreItem(j.sample, j.source, j.image) for j in jobs]
+    items = [ScoreItem(j.sample, j.source, j.image, store.images.original(j.image_hash, j.sample.id)) for j in jobs]
     for metric in metrics:
         results = _score_metric(metric, items)
         for job, result in zip(jobs, results, strict=True):

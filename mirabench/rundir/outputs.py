@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pandas as pd
 
 from mirabench.images import atomic_write_text
 from mirabench.plugins import Column
+from mirabench.protocols import protocol_for
 from mirabench.rundir.store import RunStore, SampleRecord
 from mirabench.types import Edit, Score, Step
 
@@ -91,7 +92,9 @@ def summarize(
     scores: dict[tuple[str, str], dict[str, Score]],
     header: dict[str, Any],
     budgets: Sequence[int] = (),
+    tags: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """Sample means with coverage, per category, and the suite's own protocol headline (`protocol`)."""
     n = len(rows)
     stop = Counter(r["stop_reason"] for r in rows if r["stop_reason"])
     failed = [{"id": r["id"], "error": r.get("error", "")} for r in rows if r["status"] == "failed"]
@@ -130,6 +133,9 @@ def summarize(
         "metrics": metrics,
         "categories": categories,
     }
+    protocol = protocol_for(str(header.get("suite", "")), rows, columns, tags)
+    if protocol is not None:
+        summary["protocol"] = protocol
     if budgets:
         summary["budget_curve"] = budget_curve(records, scores, columns, budgets)
     return summary
@@ -163,13 +169,19 @@ def budget_curve(
 
 
 def write_outputs(
-    store: RunStore, columns: Sequence[Column], header: dict[str, Any], budgets: Sequence[int] = ()
+    store: RunStore,
+    columns: Sequence[Column],
+    header: dict[str, Any],
+    budgets: Sequence[int] = (),
+    tags: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """(Re)write samples.jsonl and summary.json atomically from the store; returns the summary."""
+    """(Re)write samples.jsonl and summary.json atomically from the store; returns the summary.
+
+    `tags` (sample id -> suite fields such as GEdit's language and intersection flag) feed the protocol headline."""
     records = store.records()
     scores = store.scores()
     rows = sample_rows(records, scores, columns, header.get("suite", ""))
-    summary = summarize(rows, columns, records, scores, header, budgets)
+    summary = summarize(rows, columns, records, scores, header, budgets, tags)
     run_dir: Path = store.run_dir
     atomic_write_text(
         run_dir / "samples.jsonl",

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from mirabench.plugins import Column, Suite
+from mirabench.protocols import protocol_tags
 from mirabench.rundir.manifest import read_manifest, write_manifest
 from mirabench.rundir.outputs import write_outputs
 from mirabench.rundir.schema import SCHEMA_VERSION, RunManifest, SampleRow, Summary
@@ -166,7 +167,9 @@ class RunDir:
             "max_steps": spec.max_steps,
             "metrics_run": spec.metrics,
         }
-        return write_outputs(store, columns, header, spec.curve_budgets())
+        return write_outputs(
+            store, columns, header, spec.curve_budgets(), protocol_tags(spec.suite, spec.suite_options)
+        )
 
     def finish(
         self,

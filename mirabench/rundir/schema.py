@@ -113,6 +113,9 @@ class Summary(_Record):
     budget_curve: dict[str, dict[str, float | None]] | None = Field(
         default=None, description="Max=k -> mean_steps and column means, from trajectories cut at k"
     )
+    protocol: dict[str, Any] | None = Field(
+        default=None, description="the benchmark's own headline as its scripts compute it (mirabench.protocols)"
+    )
 
     def headline(self) -> list[str]:
         """Score columns in their declared order (falls back to the metrics' keys for old files)."""

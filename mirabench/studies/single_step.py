@@ -28,7 +28,8 @@ __all__ = ["SingleStepStudy", "overall", "single_step", "table_a"]
 def overall(
     means: Mapping[str, float | None], counts: Mapping[str, int], how: Literal["weighted", "unweighted"]
 ) -> float | None:
-    """Overall of category means: ImgEdit's protocol is unweighted; MIRA's Table A matches sample-weighted."""
+    """Overall of category means: ImgEdit's protocol is unweighted (of its 2-decimal category means, which
+    `_by_category` reads from summary.json's protocol); MIRA's Table A matches sample-weighted."""
     cats = [c for c, v in means.items() if v is not None]
     if not cats:
         return None
@@ -59,6 +60,10 @@ class SingleStepStudy:
 
 
 def _by_category(summary: dict[str, Any], column: str) -> dict[str, float | None]:
+    """Category means of `column`; the benchmark's own (ImgEdit: rounded to 2 decimals) when its protocol has them."""
+    protocol = summary.get("protocol") or {}
+    if protocol.get("name") == "imgedit" and protocol.get("column") == column:
+        return dict(protocol["categories"])
     return {cat: vals.get(column) for cat, vals in summary.get("categories", {}).items()}
 
 

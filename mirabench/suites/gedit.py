@@ -119,8 +119,18 @@ class GEditSuite(Suite):
                 "language": lang,
                 "task_type": task,
                 "intersection": bool(row.get("Intersection_exist")),
+                "judge_resize_to_source": True,  # test_gedit_score.py resizes the edit to the source size
             },
         )
+
+    def protocol_tags(self) -> dict[str, dict[str, Any]]:
+        """Sample id -> language and intersection flag, for the protocol headline (image columns not read)."""
+        out: dict[str, dict[str, Any]] = {}
+        for n, row in enumerate(iter_rows(self.files(), ("key", "instruction_language", "Intersection_exist"))):
+            lang = str(row.get("instruction_language", ""))
+            key = str(row.get("key") or f"row{n}")
+            out[f"{lang}-{key}"] = {"language": lang, "intersection": bool(row.get("Intersection_exist"))}
+        return out
 
     def upstream_output(self, sample: Sample) -> PurePosixPath:
         """GEdit's layout for edited images: `fullset/<task_type>/<lang>/<key>.png`."""

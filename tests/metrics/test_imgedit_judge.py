@@ -4,6 +4,7 @@ category means and Overall, strict and faithful policies. The rubric file is wri
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from fakes import FakeAPIServer
 from PIL import Image
 
-from mirabench.metrics.imgedit_judge import imgedit_summary, parse_rubric
+from mirabench.metrics.imgedit_judge import parse_rubric
 from mirabench.plugins import ScoreItem
 from mirabench.registry import PluginUnavailable, metrics
 from mirabench.types import Sample, ScoreStatus
@@ -46,9 +47,9 @@ def test_parser_and_rounding_as_upstream() -> None:
     text = "Brief reasoning: fine\nPrompt Compliance: 4\nVisual Naturalness: 3\nPhysical & Detail Coherence: 3"
     assert parse_rubric(text) == [4, 3, 3]
     assert parse_rubric("**Prompt Compliance:** 4\nA: 4/5\nB: 4.\nC: 5") == [5]
-    summary = imgedit_summary({"add": [3.67, 4.0, 3.0], "remove": [2.33], "style": [5.0, 4.5]})
-    assert summary["categories"] == {"add": 3.56, "remove": 2.33, "style": 4.75}  # 3.5566.. -> 3.56
-    assert summary["overall"] == round((3.56 + 2.33 + 4.75) / 3, 3)
+    # upstream strips each line first: trailing spaces/tabs, CRLF and indentation do not drop a value
+    assert parse_rubric("  Prompt Compliance: 4 \r\n\tVisual Naturalness: 3\t\nPhysical: 2   ") == [4, 3, 2]
+    assert parse_rubric("A:  4\nB : 4\nC: 4 5\nD: 1: 2") == [4]  # one ': ' and digits only after it ("B " is a name)
 
 
 def test_layout_golden(fake_api: FakeAPIServer, rubric: Path, tmp_path: Path) -> None:
@@ -86,3 +87,25 @@ def test_bad_rubric_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("[1, 2]")
     with pytest.raises(PluginUnavailable, match="not a mapping"):
         metrics.build("imgedit-judge", prompts_json=str(bad))
+
+
+def test_prompt_hash_is_the_files_bytes(fake_api: FakeAPIServer, rubric: Path, tmp_path: Path) -> None:
+    m = metrics.build("imgedit-judge", prompts_json=str(rubric))
+    assert m.identity()["prompts"]["sha256"] == hashlib.sha256(rubric.read_bytes()).hexdigest()
+    crlf = tmp_path / "crlf.json"  # same JSON text, other bytes: another hash
+    crlf.write_bytes(rubric.read_bytes().replace(b", ", b",\r\n"))
+    other = metrics.build("imgedit-judge", prompts_json=str(crlf))
+    assert other.rubrics == m.rubrics and other.identity()["prompts"]["sha256"] != m.identity()["prompts"]["sha256"]
+
+
+def test_imported_edit_is_sent_as_its_own_bytes(fake_api: FakeAPIServer, rubric: Path, tmp_path: Path) -> None:
+    fake_api.answer = lambda text, body: "A: 4\nB: 4\nC: 4"
+    rgba = Image.new("RGBA", (24, 24), (200, 10, 10, 90))
+    png = tmp_path / "1.png"
+    rgba.save(png, format="PNG", compress_level=1)
+    (item,) = items(tmp_path)
+    imported = ScoreItem(item.sample, item.source, item.edited, edited_file=png)
+    score(rubric, [imported], cache=False)
+    sent = fake_api.requests[-1].body["messages"][0]["content"][2]["image_url"]["url"]
+    assert sent.startswith("data:image/png;base64,")
+    assert base64.b64decode(sent.split(",", 1)[1]) == png.read_bytes()  # alpha and encoder settings kept

@@ -243,3 +243,64 @@ def test_served_qwen3vl_and_editscore_layouts(fake_api: FakeAPIServer) -> None:
     assert {b["seed"] for b in bodies} == {42} and {b["temperature"] for b in bodies} == {0.7}
     assert {(b["top_p"], b["top_k"], b["max_tokens"]) for b in bodies} == {(0.9, 20, 512)}
     assert sorted(r.n_images for r in fake_api.requests) == [1, 2]
+
+
+def test_faithful_viescore_drops_what_upstream_would_loop_on_or_crash_on(fake_api: FakeAPIServer) -> None:
+    def answer(text: str, body: dict) -> str:
+        sc = "overedit" in text.lower() or "over-edit" in text.lower()
+        if "loop" in text:
+            return "{bad json}" if sc else '{"score": [8, 8]}'  # invalid JSON in braces: upstream asks forever
+        if "strings" in text:
+            return '{"score": ["7", "6"]}' if sc else '{"score": [8, 8]}'  # min() works, sqrt("6" * 8) raises
+        return '{"score": [7, 6]}' if sc else '{"score": [9, 4]}'
+
+    fake_api.answer = answer
+    its = [item("loop", "loop"), item("strings", "strings"), item("fine", "fine")]
+    out = scores_for("gpt-sc", its, policy="faithful", cache=False)
+    loop, strings, fine = out
+    assert all(loop[k].status is ScoreStatus.PARSE_ERROR and loop[k].detail["dropped"] for k in loop)
+    assert "3 asks" in loop["gpt-sc"].detail["error"]
+    assert strings["gpt-o"].detail["error"].startswith("upstream raises TypeError")
+    assert (fine["gpt-sc"].value, fine["gpt-pq"].value) == (6.0, 4.0) and fine["gpt-o"].value == math.sqrt(24)
+    assert fake_api.count() == 2 * 3 + 2 * 2  # the looping item asked 3 times, the others once
+    fake_api.answer = answers('{"score": [-2, 6]}', '{"score": [0, 3]}')  # sqrt(-2 * 0) = 0: upstream keeps -2
+    neg = scores_for("gpt-sc", [item("negative", "neg")], policy="faithful", cache=False)[0]
+    assert (neg["gpt-sc"].value, neg["gpt-pq"].value, neg["gpt-o"].value) == (-2.0, 0.0, 0.0)
+    strict = scores_for("gpt-sc", [item("negative", "neg")], cache=False)[0]
+    assert strict["gpt-sc"].status is ScoreStatus.PARSE_ERROR and strict["gpt-sc"].value is None  # -2 never stored
+
+
+def test_faithful_editscore_guesses_both_after_3_asks_or_at_once_on_a_refusal(fake_api: FakeAPIServer) -> None:
+    import random
+
+    def answer(text: str, body: dict) -> str:
+        if not ("overedit" in text.lower() or "over-edit" in text.lower()):
+            return '{"reasoning": "r", "score": [25, 10]}'  # PQ always parses
+        return "I'm sorry, but I can't assist with that request." if "refuse" in text else "no json at all"
+
+    fake_api.answer = answer
+    opts = {"backend": "openai", "base_url": fake_api.openai_url, "policy": "faithful", "cache": False}
+    refused, never = scores_for("editscore", [item("refuse", "r1"), item("never parses", "n1")], **opts)
+    g = {
+        (sid, w, ask): random.Random(f"42/{sid}/{w}/{ask}").randint(0, 25)
+        for sid in ("r1", "n1")
+        for w in ("sc", "pq")
+        for ask in (0, 2)
+    }
+    assert refused["editscore-sc"].detail["guessed"] == ["sc", "pq"]  # the parsable PQ answer is guessed too
+    assert (
+        refused["editscore-sc"].value == g[("r1", "sc", 0)] / 2.5
+        and refused["editscore-pq"].value == g[("r1", "pq", 0)] / 2.5
+    )
+    assert never["editscore-pq"].value == g[("n1", "pq", 2)] / 2.5 != 4.0  # the parsable PQ replaced by a guess
+    assert never["editscore-sc"].detail["guessed"] == ["sc", "pq"]
+    assert len(fake_api.requests) == 2 + 6  # one ask for the refusal, three for the answer that never parses
+
+
+def test_gedit_samples_are_judged_at_the_source_size(fake_api: FakeAPIServer) -> None:
+    small = Image.new("RGB", (20, 10), (0, 0, 250))
+    gedit = ScoreItem(Sample("en-1", "do it", SOURCE, extra={"judge_resize_to_source": True}), SOURCE, small)
+    scores_for("gpt-sc", [gedit, ScoreItem(Sample("plain", "do it", SOURCE), SOURCE, small)], cache=False)
+    pq = sorted((r for r in fake_api.requests if r.n_images == 1), key=lambda r: r.text)
+    sizes = sorted(decode(r.body["messages"][0]["content"][1]["image_url"]["url"]).size for r in pq)
+    assert sizes == [(20, 10), (40, 30)]  # resized (PIL default filter) only where the suite's protocol says so

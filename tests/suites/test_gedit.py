@@ -19,7 +19,13 @@ def test_english_fullset_by_default(gedit_root: Path) -> None:
     assert [s.id for s in got] == ["en-a1", "en-b2", "en-c3"]
     assert [s.category for s in got] == ["subject-add", "color_alter", "subject-add"]
     assert got[1].instruction == "en instruction b2"
-    assert got[0].extra == {"key": "a1", "language": "en", "task_type": "subject-add", "intersection": False}
+    assert got[0].extra == {
+        "key": "a1",
+        "language": "en",
+        "task_type": "subject-add",
+        "intersection": False,
+        "judge_resize_to_source": True,
+    }
     # the judged source is input_image (16 px here), not input_image_raw (32 px)
     assert load_image(Path(got[1].image)).size == (16, 16)
 
@@ -50,3 +56,10 @@ def test_save_to_disk_arrow_layout_reads_the_same_rows(gedit_root: Path, tmp_pat
 def test_missing_gedit_names_the_download(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="stepfun-ai/GEdit-Bench"):
         samples(tmp_path / "nowhere")
+
+
+def test_protocol_tags_give_every_row_its_language_and_intersection_flag(gedit_root: Path) -> None:
+    tags = suites.build("gedit", root=str(gedit_root)).protocol_tags()  # type: ignore[attr-defined]
+    assert len(tags) == 6  # both languages, whatever the run's own language option
+    assert tags["en-c3"] == {"language": "en", "intersection": True}
+    assert tags["cn-a1"] == {"language": "cn", "intersection": False}

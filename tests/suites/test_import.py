@@ -12,7 +12,7 @@ from toyworld import grey
 from typer.testing import CliRunner
 
 from mirabench.cli.root import app
-from mirabench.images import load_image
+from mirabench.images import image_hash, load_image
 from mirabench.run.importer import export_upstream, import_images
 from mirabench.run.runner import RunError, score_run
 
@@ -38,6 +38,8 @@ def test_import_then_score_like_a_run_of_ours(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "run" / "run.json").read_text())
     assert manifest["import"]["missing"] == ["toy-005.png"]
     assert manifest["spec"]["editor_options"]["label"] == "other-model"
+    kept = tmp_path / "run" / "images" / "originals" / image_hash(load_image(images / "toy-000.png"))
+    assert kept.read_bytes() == (images / "toy-000.png").read_bytes()  # judges that send file bytes send these
 
     scored = score_run(tmp_path / "run", ["grey"])
     hit = scored.summary["metrics"]["grey-hit"]
