@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,8 +40,14 @@ def test_import_then_score_like_a_run_of_ours(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "run" / "run.json").read_text())
     assert manifest["import"]["missing"] == ["toy-005.png"]
     assert manifest["spec"]["editor_options"]["label"] == "other-model"
-    kept = tmp_path / "run" / "images" / "originals" / image_hash(load_image(images / "toy-000.png"))
-    assert kept.read_bytes() == (images / "toy-000.png").read_bytes()  # judges that send file bytes send these
+    from mirabench.rundir.store import RunStore
+
+    store = RunStore(tmp_path / "run", exclusive=False)
+    kept = store.images.original(image_hash(load_image(images / "toy-000.png")), "toy-000")
+    store.close()
+    assert (
+        kept is not None and kept.read_bytes() == (images / "toy-000.png").read_bytes()
+    )  # judges that send file bytes send these
 
     scored = score_run(tmp_path / "run", ["grey"])
     hit = scored.summary["metrics"]["grey-hit"]
@@ -115,3 +123,56 @@ def test_gedit_fullset_layout_ignores_source_copies(gedit_root: Path, tmp_path: 
     assert written == 3
     assert (tmp_path / "back" / "fullset" / "color_alter" / "en" / "b2.png").is_file()
     assert (tmp_path / "back" / "fullset" / "color_alter" / "en" / "b2_SRCIMG.png").is_file()
+
+
+@pytest.fixture
+def fake_judge(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from fakes import FakeAPIServer
+
+    with FakeAPIServer.running() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-protocol")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_url)
+        yield server
+
+
+def test_imported_imgedit_run_gets_the_protocol_headline_and_sends_file_bytes(
+    imgedit_root: Path, tmp_path: Path, fake_judge: Any
+) -> None:
+    outside = tmp_path / "imgedit-out"
+    outside.mkdir()
+    for i, key in enumerate(("22", "23", "456", "1001")):
+        Image.new("RGBA", (8, 8), (i, 2, 3, 100)).save(outside / f"{key}.png")
+    import_images("imgedit", outside, tmp_path / "run", suite_options={"root": str(imgedit_root)})
+    rubric = tmp_path / "prompts.json"
+    rubric.write_text(json.dumps({c: f"{c} rubric: <edit_prompt>" for c in ("add", "remove", "compose", "action")}))
+    fake_judge.answer = lambda text, body: "A: 5\nB: 5\nC: 4" if text.startswith("remove") else "A: 4\nB: 3\nC: 3 "
+    scored = score_run(tmp_path / "run", ["imgedit-judge"], {"imgedit-judge": {"prompts_json": str(rubric)}})
+    protocol = scored.summary["protocol"]
+    assert protocol["categories"] == {"add": 3.33, "remove": 4.67, "action": 3.33}  # 10/3, 14/3 rounded to 2
+    assert protocol["overall"] == pytest.approx((3.33 + 4.67 + 3.33) / 3, abs=1e-6)  # 3.7767, not the sample mean
+    assert scored.summary["metrics"]["imgedit"]["mean"] == pytest.approx((3.33 * 3 + 4.67) / 4)
+    assert protocol["missing_categories"] == ["adjust", "extract", "replace", "background", "style", "compose"]
+    sent = {
+        base64.b64decode(r.body["messages"][0]["content"][2]["image_url"]["url"].split(",", 1)[1])
+        for r in fake_judge.requests
+    }
+    assert sent == {(outside / f"{k}.png").read_bytes() for k in ("22", "23", "456", "1001")}  # RGBA files as is
+
+
+def test_gedit_run_protocol_has_full_and_intersection_per_language(
+    gedit_root: Path, tmp_path: Path, fake_judge: Any
+) -> None:
+    outside = tmp_path / "gedit-out"
+    for key, task in (("a1", "subject-add"), ("b2", "color_alter"), ("c3", "subject-add")):
+        folder = outside / "fullset" / task / "en"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (16, 16), (9, 9, 9)).save(folder / f"{key}.png")
+    import_images("gedit", outside, tmp_path / "run", suite_options={"root": str(gedit_root)})
+    fake_judge.answer = lambda text, body: '{"score": [8, 6]}' if "overedit" in text.lower() else '{"score": [9, 4]}'
+    scored = score_run(tmp_path / "run", ["gpt-sc"])
+    en = scored.summary["protocol"]["judges"]["gpt"]["languages"]["en"]
+    assert en["fullset"]["groups"]["subject-add"] == {"SC": 6.0, "PQ": 4.0, "O": pytest.approx(24**0.5), "n": 2}
+    assert en["fullset"]["SC"] is None and len(en["fullset"]["missing_groups"]) == 9  # 2 of 11 groups present
+    assert (
+        list(en["intersection"]["groups"]) == ["subject-add"] and en["intersection"]["groups"]["subject-add"]["n"] == 1
+    )
