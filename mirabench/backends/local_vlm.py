@@ -34,6 +34,7 @@ __all__ = [
     "TemplateOptions",
     "chat_messages",
     "load_template",
+    "load_vlm",
     "resize_for_planner",
 ]
 
@@ -119,6 +120,47 @@ def resize_for_planner(image: Image.Image, size: int, mode: str) -> Image.Image:
     return image if image.size == target else image.resize(target, Image.Resampling.BICUBIC)
 
 
+def load_vlm(
+    model_id: str,
+    *,
+    what: str,
+    adapter: str | None = None,
+    processor_id: str | None = None,
+    dtype: str = "auto",
+    device: str = "auto",
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+) -> tuple[Any, Any]:
+    """The one way agents and judges load a local VLM: weights straight onto `device` (never a full copy in host
+    RAM first), an optional PEFT adapter merged in, the processor set to left padding for batched generation.
+    Missing weights are one ModelNotFound line naming `what`."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    device = pick_device(device)
+    kwargs: dict[str, Any] = {
+        "dtype": pick_dtype(dtype, device),
+        "trust_remote_code": trust_remote_code,
+        "device_map": device,
+    }
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    try:
+        model: Any = AutoModelForImageTextToText.from_pretrained(model_id, **kwargs)
+    except OSError as exc:
+        raise missing_model(model_id, what, exc) from None
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    proc_id = processor_id or model_id
+    try:
+        processor = AutoProcessor.from_pretrained(proc_id, trust_remote_code=trust_remote_code)
+    except OSError as exc:
+        raise missing_model(str(proc_id), f"{what} processor", exc) from None
+    processor.tokenizer.padding_side = "left"
+    return model.eval(), processor
+
+
 class LocalVLM:
     """Loads once, then decodes batches of interleaved text/image prompts."""
 
@@ -132,34 +174,21 @@ class LocalVLM:
 
     def _load(self, what: str) -> tuple[Any, Any]:
         import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
 
         opts = self.options
-        kwargs: dict[str, Any] = {
-            "dtype": pick_dtype(opts.dtype, self.device),
-            "trust_remote_code": opts.trust_remote_code,
-            "device_map": self.device,  # straight onto the device, never a full copy in host RAM first
-        }
-        if opts.attn_implementation:
-            kwargs["attn_implementation"] = opts.attn_implementation
         adapter = Path(self.path).expanduser().is_dir() and is_adapter_dir(self.path)
         model_id = adapter_base(self.path, opts.base) if adapter else self.path
-        try:
-            model: Any = AutoModelForImageTextToText.from_pretrained(model_id, **kwargs)
-        except OSError as exc:
-            raise missing_model(model_id, what, exc) from None
-        if adapter:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, self.path).merge_and_unload()
         has_processor = any(Path(self.path, n).is_file() for n in ("processor_config.json", "preprocessor_config.json"))
-        proc_id = self.path if has_processor else (opts.base or model_id)  # adapters often ship no processor
-        try:
-            processor = AutoProcessor.from_pretrained(proc_id, trust_remote_code=opts.trust_remote_code)
-        except OSError as exc:
-            raise missing_model(str(proc_id), f"{what} processor", exc) from None
-        processor.tokenizer.padding_side = "left"
-        model.eval()
+        model, processor = load_vlm(
+            model_id,
+            what=what,
+            adapter=self.path if adapter else None,
+            processor_id=self.path if has_processor else (opts.base or model_id),  # adapters often ship none
+            dtype=opts.dtype,
+            device=self.device,
+            trust_remote_code=opts.trust_remote_code,
+            attn_implementation=opts.attn_implementation,
+        )
         torch.manual_seed(opts.seed)
         return model, processor
 

@@ -109,7 +109,7 @@ class VieJudgeMetric(Metric):
     def make_client(self) -> JudgeClient:
         o = self.opts
         if isinstance(o, LocalJudgeOptions) and o.backend == "transformers":
-            from mirabench.judge.local import TransformersVLM
+            from mirabench.backends.local_judge import TransformersVLM
 
             vlm = TransformersVLM(
                 o.path or self.model,

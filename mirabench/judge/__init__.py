@@ -28,7 +28,7 @@ Public API (stable; issue #5's API agents/editors build on it):
 
 - `provider`: "openai" (official `openai` client; any OpenAI-compatible server via `base_url`, e.g. vLLM/SGLang),
   "gemini" (official `google-genai` client), or "local" (an in-process callable, e.g. a transformers VLM; see
-  `mirabench.judge.local`). Credentials come only from the environment (`OPENAI_API_KEY`,
+  `mirabench.backends.local_judge`). Credentials come only from the environment (`OPENAI_API_KEY`,
   `GEMINI_API_KEY`/`GOOGLE_API_KEY`); base URLs from `OPENAI_BASE_URL` / `GOOGLE_GEMINI_BASE_URL` or `base_url`.
 - Concurrency adapts: it shrinks when 429s are a sustained share of recent calls (not on a single blip) and grows
   back on success. A 429's Retry-After (or Gemini's RetryInfo) delays that request's retry only; the whole key

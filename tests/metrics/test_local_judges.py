@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from mirabench.judge.local import vision_ids_prompt
+from mirabench.backends.local_judge import vision_ids_prompt
 from mirabench.judge.viescore import load_prompts
 from mirabench.plugins import ScoreItem
 from mirabench.registry import PluginUnavailable, metrics

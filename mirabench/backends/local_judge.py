@@ -1,5 +1,7 @@
 """An in-process Qwen-VL style judge (transformers, optional PEFT LoRA) behind the JudgeClient's `local` provider.
 
+Loaded by `backends.local_vlm.load_vlm`, the same loader the local agents use.
+
 Requests are the same provider-neutral ChatRequests the API judges send; images travel as the encoded bytes in
 the request (so the cache key is the same idea everywhere) and are decoded here. Two prompt layouts:
 - `processor`: the checkpoint's own chat template, parts in request order (Qwen3-VL, EditScore's Qwen3-VL path);
@@ -16,6 +18,8 @@ import io
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from mirabench.backends.local_vlm import load_vlm
+from mirabench.backends.weights import pick_device
 from mirabench.judge.accounting import Usage
 from mirabench.judge.backends import Reply
 from mirabench.judge.messages import ChatRequest, ImagePart
@@ -49,27 +53,20 @@ class TransformersVLM:
         trust_remote_code: bool = False,
         batch_size: int = 1,
     ) -> None:
-        import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
-
         self.path = path
         self.layout = layout
         self.images_first = images_first
         self.max_new_tokens = max_new_tokens
         self.batch_size = max(1, batch_size)
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = device
-        torch_dtype: Any = dtype if dtype == "auto" else getattr(torch, dtype)
-        self.processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
-        model: Any = AutoModelForImageTextToText.from_pretrained(
-            path, dtype=torch_dtype, trust_remote_code=trust_remote_code
+        self.device = pick_device(device)
+        self.model, self.processor = load_vlm(
+            path,
+            what="judge model",
+            adapter=lora_path,
+            dtype=dtype,
+            device=self.device,
+            trust_remote_code=trust_remote_code,
         )
-        if lora_path:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, lora_path).merge_and_unload()
-        self.model = model.to(device).eval()
 
     def render(self, req: ChatRequest) -> str:
         """The exact prompt text the model sees (golden tests compare it)."""
@@ -112,7 +109,6 @@ class TransformersVLM:
 
         images = [Image.open(io.BytesIO(p.data)).convert("RGB") for req in reqs for p in req.images]
         texts = [self.render(req) for req in reqs]
-        self.processor.tokenizer.padding_side = "left"  # generation continues every row from its last token
         inputs = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt").to(self.device)
         req = reqs[0]
         gen: dict[str, Any] = {"max_new_tokens": req.max_tokens or self.max_new_tokens}
