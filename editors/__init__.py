@@ -1,15 +1,10 @@
-"""Editor plugins, one module each (imported by discovery). `mirabench.editors.register("name")` adds your own.
+"""Editor plugins, one module each (imported by discovery). `mirabench.editors.register("name")` adds your own;
+every other name here is the editor registry's own (`build`, `get`, `names`, `info`, `add_lazy`)."""
 
-The names below are the editor registry's own methods (see mirabench.registry.Registry).
-"""
+from typing import Any
 
 from mirabench.registry import editors as registry
 
-register = registry.register
-add_lazy = registry.add_lazy
-build = registry.build
-get = registry.get
-info = registry.info
-names = registry.names
 
-__all__ = ["add_lazy", "build", "get", "info", "names", "register", "registry"]
+def __getattr__(name: str) -> Any:
+    return getattr(registry, name)

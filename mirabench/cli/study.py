@@ -6,7 +6,7 @@ Heavy modules (pandas, pyarrow, the runner) are imported inside the commands so 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -107,24 +107,33 @@ def main_study(
     console.print(f"tables and report in {out.resolve()}")
 
 
-def _budget_study(
-    table: str,
-    budgets: str,
-    independent: bool,
-    flags: dict[str, Any],
-    config: Path | None,
-    sets: list[str],
-    out: Path,
-    use_cache: bool,
+@study_app.command("step-budget")
+@study_app.command("termination")
+def budget_study(
+    ctx: typer.Context,
+    budgets: Annotated[str, typer.Option(help="comma-separated budgets")] = "3,4,5,6,7",
+    independent: Annotated[bool, typer.Option(help="run every budget separately instead of cutting one run")] = False,
+    suite: Annotated[str | None, typer.Option()] = None,
+    agent: Annotated[str | None, typer.Option()] = None,
+    editor: Annotated[str | None, typer.Option()] = None,
+    metrics: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int | None, typer.Option()] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    config: Annotated[Path | None, typer.Option(help="run YAML (RunSpec fields)")] = None,
+    set_: SetOpt = None,
+    out: OutOpt = Path("runs/study-step-budget"),
+    no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
 ) -> None:
-    """Tables B and C come from the same study (ONE run at the largest budget, cut at each k); print `table`."""
+    """Table B (`step-budget`: results at each budget) or C (`termination`: actual steps and stop reasons per
+    budget), both from ONE run at the largest budget, each trajectory cut at k."""
     from mirabench.studies.budget import step_budget
     from mirabench.studies.tables import markdown
 
-    spec = spec_from_flags(config, sets, flags)
+    flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "limit": limit, "seed": seed}
+    spec = spec_from_flags(config, set_ or [], flags)
     ks = [int(b) for b in budgets.split(",") if b.strip()]
-    study = step_budget(spec, ks, out, independent=independent, use_cache=use_cache)
-    typer.echo(markdown(study.table_c if table == "C" else study.table_b))
+    study = step_budget(spec, ks, out, independent=independent, use_cache=not no_cache)
+    typer.echo(markdown(study.table_c if ctx.info_name == "termination" else study.table_b))
     d, i = study.derived_cost, study.independent_cost
     console.print(
         f"{study.mode}: made agent {study.made.agent}, editor {study.made.editor}, judge {study.made.judge} calls "
@@ -132,52 +141,6 @@ def _budget_study(
         f"judge {i.judge}: the derived way saves {i.editor - d.editor} editor and {i.judge - d.judge} judge calls"
     )
     console.print(f"tables and report in {out.resolve()}")
-
-
-BudgetsOpt = Annotated[str, typer.Option(help="comma-separated budgets")]
-IndependentOpt = Annotated[bool, typer.Option(help="run every budget separately instead of cutting one run")]
-NoCacheOpt = Annotated[bool, typer.Option(help="do not use the global cache")]
-ConfigOpt = Annotated[Path | None, typer.Option(help="run YAML (RunSpec fields)")]
-
-
-@study_app.command("step-budget")
-def step_budget_study(
-    budgets: BudgetsOpt = "3,4,5,6,7",
-    independent: IndependentOpt = False,
-    suite: Annotated[str | None, typer.Option()] = None,
-    agent: Annotated[str | None, typer.Option()] = None,
-    editor: Annotated[str | None, typer.Option()] = None,
-    metrics: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int | None, typer.Option()] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
-    out: OutOpt = Path("runs/study-step-budget"),
-    no_cache: NoCacheOpt = False,
-) -> None:
-    """Table B: results at each step budget, derived from ONE run at the largest budget."""
-    flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "limit": limit, "seed": seed}
-    _budget_study("B", budgets, independent, flags, config, set_ or [], out, not no_cache)
-
-
-@study_app.command("termination")
-def termination_study(
-    budgets: BudgetsOpt = "3,4,5,6,7",
-    independent: IndependentOpt = False,
-    suite: Annotated[str | None, typer.Option()] = None,
-    agent: Annotated[str | None, typer.Option()] = None,
-    editor: Annotated[str | None, typer.Option()] = None,
-    metrics: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int | None, typer.Option()] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
-    out: OutOpt = Path("runs/study-step-budget"),
-    no_cache: NoCacheOpt = False,
-) -> None:
-    """Table C: mean actual steps and stop reasons per budget (the same single run as step-budget)."""
-    flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "limit": limit, "seed": seed}
-    _budget_study("C", budgets, independent, flags, config, set_ or [], out, not no_cache)
 
 
 @study_app.command("single-step")
