@@ -137,3 +137,11 @@ def test_single_step_overall_uses_the_imgedit_rounded_category_means() -> None:
     assert overall(_by_category({"categories": summary["categories"]}, "imgedit"), {}, "unweighted") == pytest.approx(
         sum(unrounded.values()) / 9
     )
+
+
+def test_table_b_rows_use_the_papers_8_columns_when_the_run_has_them() -> None:
+    from mirabench.studies.budget import _row_b
+
+    values = {"mean_steps": 2.5, "gpt-sc": 6.0, "gpt-pq": 5.0, "gpt-o": 5.4, "arniqa": 0.6}
+    assert _row_b(3, values, list(values)[1:]) == {"max_steps": 3, "mean_steps": 2.5, "GPT-SC": 6.0, "ARNIQA": 0.6}
+    assert _row_b(3, {"shapes-sc": 1.0}, ["shapes-sc"]) == {"max_steps": 3, "mean_steps": None, "shapes-sc": 1.0}

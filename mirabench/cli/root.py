@@ -253,10 +253,29 @@ def report(
     reference: Annotated[
         list[Path] | None, typer.Option(help="folders of reported numbers (default: results/reference/)")
     ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(help="print the benchmark's own table instead: imgedit, gedit or mira (Markdown)"),
+    ] = None,
 ) -> None:
     """Leaderboard of one or more runs (--out DIR/ writes index.html plus every table format)."""
     from mirabench.reports.leaderboard import load_run, render, write_report
     from mirabench.reports.reference import load_reference
+
+    if protocol is not None:
+        from mirabench.reports.protocol import protocol_report
+
+        if protocol not in ("imgedit", "gedit", "mira"):
+            raise typer.BadParameter(f"--protocol {protocol!r}: choose imgedit, gedit or mira")
+        text = protocol_report(runs, protocol)  # type: ignore[arg-type]
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            from mirabench.images import atomic_write_text
+
+            atomic_write_text(out, text)
+            console.print(f"protocol table written to {out.resolve()}")
+        return
 
     if out is None and fmt == "html":
         out = Path("report.html")

@@ -1,0 +1,122 @@
+"""`mirabench report --protocol imgedit|gedit|mira`: each benchmark's own table, as its paper prints it.
+
+Numbers come from summary.json's `protocol` (mirabench.protocols), so they equal what the benchmark's scripts
+print from the same judge answers; reported numbers (results/reference/) follow in their own block.
+- imgedit: Add, Adjust, Extract, Replace, Remove, Background, Style, Hybrid, Action, Overall (2 decimals); with
+  two or more runs, rows after the first carry their relative change over the first (MIRA Table A's layout).
+- gedit: per run and judge, SC / PQ / O for the full set and the intersection subset, EN and CN (3 decimals).
+- mira: Table 1's 8 columns (3 decimals); then, for runs with a budget curve, Table B (the 8 columns per Max=k)
+  and Table C (mean edits per Max=k).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from mirabench.protocols import IMGEDIT_COLUMNS, MIRA_COLUMNS
+from mirabench.reports.reference import reported_table
+from mirabench.studies.tables import markdown, with_relative_change
+
+__all__ = ["ProtocolName", "protocol_report"]
+
+ProtocolName = Literal["imgedit", "gedit", "mira"]
+
+
+def _load(run: Path) -> tuple[str, dict[str, Any]]:
+    path = run / "summary.json" if run.is_dir() else run
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    return (run if run.is_dir() else run.parent).name, summary
+
+
+def _protocol(summary: dict[str, Any], name: str, label: str) -> dict[str, Any]:
+    got = summary.get("protocol") or {}
+    if got.get("name") != name:
+        have = got.get("name") or "none"
+        raise ValueError(
+            f"{label}: summary.json has no {name} protocol headline (it has {have}; suite {summary.get('suite')!r}); "
+            "re-run `mirabench score` on it to recompute the summary"
+        )
+    return got
+
+
+def _block(title: str, table: pd.DataFrame, decimals: int, reported: pd.DataFrame | None, source: str) -> str:
+    text = f"## {title}\n\n{markdown(table, decimals)}"
+    if reported is not None and not reported.empty:
+        text += f"\n### Reported ({source}; not measured here)\n\n{markdown(reported, decimals)}"
+    return text + "\n"
+
+
+def _imgedit(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    rows: list[dict[str, float | None]] = []
+    for label, summary in runs:
+        p = _protocol(summary, "imgedit", label)
+        row: dict[str, float | None] = {paper: p["categories"].get(cat) for cat, paper in IMGEDIT_COLUMNS.items()}
+        row["Overall"] = p["overall"]
+        rows.append(row)
+    cells: list[dict[str, Any]] = []
+    for i, ((label, _), row) in enumerate(zip(runs, rows, strict=True)):
+        shown = with_relative_change(rows[0], row) if i else {k: row[k] for k in row}
+        cells.append({"method": label, **shown})
+    notes = "Category means rounded to 2 decimals (step2_typescore.py); Overall = their unweighted mean."
+    if len(runs) > 1:
+        notes += f" Changes are relative to {runs[0][0]}, of the printed values (MIRA Table A)."
+    table = pd.DataFrame(cells)
+    return _block("ImgEdit-Bench Basic", table, 2, reported_table("A"), "MIRA supp. Table A") + notes + "\n"
+
+
+def _gedit(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    rows = []
+    for label, summary in runs:
+        p = _protocol(summary, "gedit", label)
+        for judge, per_lang in p["overall"].items():
+            for subset in ("fullset", "intersection"):
+                row: dict[str, Any] = {"method": label, "judge": judge, "subset": subset}
+                for lang in ("en", "cn"):
+                    got = (per_lang.get(lang) or {}).get(subset) or {}
+                    row.update({f"{lang.upper()} {k}": got.get(k) for k in ("SC", "PQ", "O")})
+                rows.append(row)
+    notes = (
+        "Unweighted mean over the 11 task groups of the per-group means (O: per-sample sqrt(SC x PQ)), as "
+        "GEdit-Bench's calculate_statistics.py; – where a group has no scored item or the subset is unknown.\n"
+    )
+    return _block("GEdit-Bench", pd.DataFrame(rows), 3, None, "") + notes
+
+
+def _mira(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    table1 = []
+    text = ""
+    for label, summary in runs:
+        p = _protocol(summary, "mira", label)
+        table1.append({"method": label, **p["overall"]})
+    text += _block("MIRA Table 1", pd.DataFrame(table1), 3, None, "")
+    for label, summary in runs:
+        curve = summary.get("budget_curve") or {}
+        if not curve:
+            continue
+        b = [
+            {"max_steps": int(k), **{paper: v.get(key) for paper, key in MIRA_COLUMNS.items()}}
+            for k, v in curve.items()
+        ]
+        c = [{"max_steps": int(k), "mean_steps": v.get("mean_steps")} for k, v in curve.items()]
+        b.sort(key=lambda r: r["max_steps"])
+        c.sort(key=lambda r: r["max_steps"])
+        text += _block(f"Table B: {label}", pd.DataFrame(b), 3, reported_table("B"), "MIRA supp. Table B")
+        text += _block(f"Table C: {label}", pd.DataFrame(c), 3, reported_table("C"), "MIRA supp. Table C")
+    return text
+
+
+def protocol_report(runs: Sequence[Path], name: ProtocolName) -> str:
+    """Markdown: the benchmark's own table for these runs, then the paper's reported numbers."""
+    loaded = [_load(Path(r)) for r in runs]
+    if name == "imgedit":
+        return _imgedit(loaded)
+    if name == "gedit":
+        return _gedit(loaded)
+    if name == "mira":
+        return _mira(loaded)
+    raise ValueError(f"unknown protocol {name!r}; choose imgedit, gedit or mira")
