@@ -97,8 +97,8 @@ def main_study(
     no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
 ) -> None:
     """Every editor alone and with each agent: one run per cell, one table and one report."""
+    from mirabench.reports.paper_tables import markdown
     from mirabench.studies.grid import load_grid, run_grid
-    from mirabench.studies.tables import markdown
 
     result = run_grid(load_grid(config), out, use_cache=not no_cache)
     typer.echo(markdown(result.table))
@@ -126,8 +126,8 @@ def budget_study(
 ) -> None:
     """Table B (`step-budget`: results at each budget) or C (`termination`: actual steps and stop reasons per
     budget), both from ONE run at the largest budget, each trajectory cut at k."""
+    from mirabench.reports.paper_tables import markdown
     from mirabench.studies.budget import step_budget
-    from mirabench.studies.tables import markdown
 
     flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "limit": limit, "seed": seed}
     spec = spec_from_flags(config, set_ or [], flags)
@@ -157,8 +157,8 @@ def single_step_study(
     out: OutOpt = Path("runs/study-single-step"),
 ) -> None:
     """Table A: per-category scores of the editor alone and with an agent, with relative change in percent."""
+    from mirabench.reports.paper_tables import markdown
     from mirabench.studies.single_step import single_step
-    from mirabench.studies.tables import markdown
 
     if overall not in ("weighted", "unweighted"):
         raise ValueError(f"--overall must be weighted or unweighted, got {overall!r}")
@@ -197,7 +197,7 @@ def user_import(
     out: Annotated[Path, typer.Option(help="table path without suffix (writes .csv/.md/.json)")] = Path("table_d"),
 ) -> None:
     """Table D, step 2: aggregate filled sheets into mean 0-10 ratings per system and criterion."""
-    from mirabench.studies.tables import markdown
+    from mirabench.reports.paper_tables import markdown
     from mirabench.studies.user_study import aggregate_sheets
 
     typer.echo(markdown(aggregate_sheets(sheets, key, out), decimals=2))

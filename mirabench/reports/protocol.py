@@ -19,8 +19,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from mirabench.protocols import IMGEDIT_COLUMNS, MIRA_COLUMNS
+from mirabench.reports.paper_tables import markdown, with_relative_change
 from mirabench.reports.reference import reported_table
-from mirabench.studies.tables import markdown, with_relative_change
 
 __all__ = ["ProtocolName", "protocol_report"]
 

@@ -20,12 +20,12 @@ import pandas as pd
 
 from mirabench.protocols import MIRA_COLUMNS
 from mirabench.reports.leaderboard import write_report
+from mirabench.reports.paper_tables import write_table
 from mirabench.reports.reference import reported_table
 from mirabench.run.runner import Progress, RunResult, run
 from mirabench.rundir.outputs import final_image
 from mirabench.rundir.store import RunStore, SampleRecord
 from mirabench.spec import RunSpec
-from mirabench.studies.tables import write_table
 from mirabench.types import Edit
 
 __all__ = ["BudgetStudy", "Calls", "step_budget", "table_c_row"]

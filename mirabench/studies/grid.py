@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mirabench.registry import PluginError, agents, editors
 from mirabench.reports.leaderboard import write_report
+from mirabench.reports.paper_tables import write_table
 from mirabench.run.runner import Progress, run
 from mirabench.spec import RunSpec, SpecError, load_spec
-from mirabench.studies.tables import write_table
 
 __all__ = ["GridResult", "GridSpec", "load_grid", "run_grid"]
 

@@ -16,11 +16,11 @@ from typing import Any, Literal
 import pandas as pd
 
 from mirabench.reports.leaderboard import write_report
+from mirabench.reports.paper_tables import with_relative_change, write_table
 from mirabench.reports.reference import reported_table
 from mirabench.run.runner import Progress, run
 from mirabench.rundir.rundir import RunDir
 from mirabench.spec import RunSpec
-from mirabench.studies.tables import with_relative_change, write_table
 
 __all__ = ["SingleStepStudy", "overall", "single_step", "table_a"]
 

@@ -23,10 +23,10 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from mirabench.images import atomic_write_bytes, atomic_write_text
+from mirabench.reports.paper_tables import write_table
 from mirabench.reports.reference import reported_table
 from mirabench.rundir.rundir import RunDir
 from mirabench.studies.grid import system_name
-from mirabench.studies.tables import write_table
 
 __all__ = ["CRITERIA", "aggregate_sheets", "export_sheet", "sheet_ratings"]
 

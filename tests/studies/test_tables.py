@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from mirabench.reports.paper_tables import markdown, relative_change
 from mirabench.reports.reference import reference_frame, reported_table
 from mirabench.spec import RunSpec
 from mirabench.studies.single_step import overall, single_step, table_a
-from mirabench.studies.tables import markdown, relative_change
 
 CATEGORIES = ["Add", "Adjust", "Extract", "Replace", "Remove", "Background", "Style", "Action", "Overall"]
 IMGEDIT_SIZES = {

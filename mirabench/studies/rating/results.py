@@ -22,10 +22,10 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
+from mirabench.reports.paper_tables import markdown, write_table
 from mirabench.reports.reference import reported_table
 from mirabench.studies.rating.db import CRITERIA, RatingDB
 from mirabench.studies.rating.study import GROUPS, Study
-from mirabench.studies.tables import markdown, write_table
 
 __all__ = [
     "LABELS",
