@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -245,3 +247,36 @@ def test_cli_creates_and_reports_with_offline_sheets_feeding_the_same_results(ru
     assert "Table D" in res.output and "Reported in the paper" in (out / "results" / "table_d.md").read_text()
     html = (out / "results" / "index.html").read_text()
     assert "open-source + agent" in html and "<script" not in html
+
+
+def test_kill9_of_the_server_loses_no_acknowledged_rating(runs: list[Path], tmp_path: Path) -> None:
+    study = create_study(runs, tmp_path / "s", samples=2, raters=1, seed=0)
+    token = study.raters[0]["token"]
+
+    def start() -> tuple[subprocess.Popen, str]:
+        cmd = [sys.executable, "-m", "mirabench", "rate", "serve", str(study.dir), "--port", "0"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        first = proc.stdout.readline()  # type: ignore[union-attr]  # printed once the port listens
+        assert first.startswith("r01: http://127.0.0.1:"), first
+        return proc, first.split(": ", 1)[1].strip().rsplit("/r/", 1)[0]
+
+    proc, base = start()
+    try:
+        api = f"{base}/api/r/{token}/item/1"
+        given = {("A", "sc"): 3, ("A", "pq"): 4, ("A", "bp"): 5, ("B", "sc"): 6, ("B", "pq"): 7}
+        for (slot, c), v in given.items():
+            assert http(api + "/rate", {"slot": slot, "criterion": c, "score": v})[0] == 200
+    finally:
+        proc.kill()  # SIGKILL: no shutdown handler runs
+        proc.wait()
+    assert len(RatingDB(study.dir).ratings()) == 5
+    proc, base = start()
+    try:
+        api = f"{base}/api/r/{token}/item/1"
+        assert json.loads(http(api)[1])["scores"] == {"A": {"sc": 3, "pq": 4, "bp": 5}, "B": {"sc": 6, "pq": 7}}
+        assert http(api + "/rate", {"slot": "B", "criterion": "bp", "score": 8})[0] == 200
+        assert http(api + "/submit", {})[0] == 200
+        assert "Item 2 of 2" in http(f"{base}/r/{token}")[1]
+    finally:
+        proc.terminate()
+        proc.wait()

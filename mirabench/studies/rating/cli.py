@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -66,16 +67,26 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0 shares it on the LAN)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8021,
 ) -> None:
-    """Serve the study's rating pages (ratings go to STUDY/ratings.sqlite as they are given)."""
+    """Serve the study's rating pages (ratings go to STUDY/ratings.sqlite as they are given); --port 0 picks a free
+    port. The links are printed once the port is listening."""
+    import socket
+
     import uvicorn
 
     from mirabench.studies.rating.app import build_app
     from mirabench.studies.rating.study import load_study
 
     study = load_study(study_dir)
-    for line in _links(study, host, port):
+    app = build_app(study_dir)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)  # connections from here on wait in the backlog until the server accepts them
+    for line in _links(study, host, sock.getsockname()[1]):
         typer.echo(line)
-    uvicorn.run(build_app(study_dir), host=host, port=port, log_level="warning")
+    sys.stdout.flush()
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
 @rate_app.command("results")
