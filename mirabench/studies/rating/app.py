@@ -10,9 +10,13 @@ so a hostile instruction is inert twice over. The results page lives under the s
 from __future__ import annotations
 
 import string
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,7 +30,7 @@ from mirabench.studies.rating.db import CRITERIA, RatingDB
 from mirabench.studies.rating.results import LABELS, STATIC, TEMPLATES, compute_results, render_results_html
 from mirabench.studies.rating.study import Study, load_study
 
-__all__ = ["DEFINITIONS", "build_app"]
+__all__ = ["DEFINITIONS", "build_app", "serving"]
 
 DEFINITIONS = {
     "sc": "Does the output do what the instruction asks, all of it and nothing else?",
@@ -240,3 +244,31 @@ def build_app(study_dir: Path) -> Starlette:
 def _missing(scores: dict[str, dict[str, float]], slots: str) -> list[str]:
     """'A:sc'-style names of the ratings an item still lacks."""
     return [f"{s}:{c}" for s in slots for c in CRITERIA if c not in scores.get(s, {})]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn with an event set once its socket listens (so callers wait on that, not on a sleep)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@contextmanager
+def serving(study_dir: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve a study from a background thread (tests, notebooks, simulations); yields the base URL."""
+    server = _Server(uvicorn.Config(build_app(study_dir), host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    if not server.ready.wait(60) or not server.servers:
+        raise RuntimeError("the rating app did not start")
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(60)
