@@ -89,7 +89,7 @@ class ImgEditJudge(Metric):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.opts: ImgEditJudgeOptions = self.options  # type: ignore[assignment]
+        self.opts: ImgEditJudgeOptions = self.options
         if self.opts.prompts_json:
             path = Path(self.opts.prompts_json).expanduser()
             try:

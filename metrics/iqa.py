@@ -68,7 +68,7 @@ class IQAMetric(Metric):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.opts: IQAOptions = self.options  # type: ignore[assignment]
+        self.opts: IQAOptions = self.options
         self._device = "cpu"
         self._net: Any = self._build()  # at build time: missing weights stop the run before any work
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict
@@ -66,15 +66,22 @@ class Needs:
         return " ".join(parts)
 
 
-class Plugin:
-    """Common base: a registry name, a version that enters cache keys, and validated options."""
+OptionsT = TypeVar("OptionsT", bound=Options)
+
+
+class Plugin(Generic[OptionsT]):
+    """Common base: a registry name, a version that enters cache keys, and validated options.
+
+    Generic over its options model, so `class MyEditor(Editor[MyOptions])` with `Options = MyOptions` gives a
+    typed `self.options`."""
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "0"
     Options: ClassVar[type[Options]] = Options
+    options: OptionsT
 
     def __init__(self, **options: Any) -> None:
-        self.options = self.Options(**options)
+        self.options = cast(OptionsT, self.Options(**options))
 
     def identity(self) -> dict[str, Any]:
         """Everything about this plugin that determines its outputs (for config hashes and cache keys)."""
@@ -88,7 +95,7 @@ class Plugin:
         """Release models, sessions or servers. Called once when the run ends."""
 
 
-class Agent(Plugin):
+class Agent(Plugin[OptionsT]):
     """Decides the next action from (I0, I_{t-1}, C, history).
 
     `policy` tells the loop what an Edit means: `cumulative` (MIRA: an atomic instruction applied to the latest
@@ -104,7 +111,7 @@ class Agent(Plugin):
         return [self.plan(state) for state in states]
 
 
-class Editor(Plugin):
+class Editor(Plugin[OptionsT]):
     """Executes one instruction on one image. Seeded: the same request gives the same image.
 
     `deterministic = False` marks editors whose outputs must not be cached (e.g. an API without seeds).
@@ -143,7 +150,7 @@ class ScoreItem:
     edited_file: Path | None = None
 
 
-class Metric(Plugin):
+class Metric(Plugin[OptionsT]):
     """Scores a final image. Returns one Score per column; a failed judgement is a Score with a status."""
 
     columns: ClassVar[tuple[Column, ...]] = ()
@@ -155,7 +162,7 @@ class Metric(Plugin):
         return [self.score(item) for item in items]
 
 
-class Suite(Plugin):
+class Suite(Plugin[OptionsT]):
     """Yields the samples of one benchmark from its own published layout."""
 
     data_version: ClassVar[str] = ""

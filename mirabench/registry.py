@@ -50,7 +50,7 @@ __all__ = [
     "suites",
 ]
 
-P = TypeVar("P", bound=Plugin)
+P = TypeVar("P", bound=Plugin[Any])
 
 
 class PluginError(Exception):
@@ -279,10 +279,10 @@ def load_plugin_files(paths: Iterable[str | Path]) -> list[str]:
     return names
 
 
-agents: Registry[Agent] = Registry("agent", Agent, "mirabench.agents")
-editors: Registry[Editor] = Registry("editor", Editor, "mirabench.editors")
-metrics: Registry[Metric] = Registry("metric", Metric, "mirabench.metrics")
-suites: Registry[Suite] = Registry("suite", Suite, "mirabench.suites")
+agents: Registry[Agent[Any]] = Registry("agent", Agent, "mirabench.agents")
+editors: Registry[Editor[Any]] = Registry("editor", Editor, "mirabench.editors")
+metrics: Registry[Metric[Any]] = Registry("metric", Metric, "mirabench.metrics")
+suites: Registry[Suite[Any]] = Registry("suite", Suite, "mirabench.suites")
 
 KINDS: dict[str, Registry[Any]] = {"agent": agents, "editor": editors, "metric": metrics, "suite": suites}
 

@@ -85,7 +85,7 @@ class VieJudgeMetric(Metric):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.opts: VieJudgeOptions = self.options  # type: ignore[assignment]
+        self.opts: VieJudgeOptions = self.options
         self.prompts: PromptSet = load_prompts(self.opts.prompts, self.score_range)
         self._client: JudgeClient | None = None
 
