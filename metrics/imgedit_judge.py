@@ -31,6 +31,7 @@ from pydantic import Field
 from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient
 from mirabench.judge.messages import ImagePart, encode_image
 from mirabench.judge.options import ClientOptions, Concurrency
+from mirabench.judge.prompt_files import default_path, pinned_name
 from mirabench.judge.upstream import sha256_text
 from mirabench.plugins import Column, Metric, ScoreItem
 from mirabench.registry import Needs, PluginUnavailable, metrics
@@ -67,7 +68,10 @@ def parse_rubric(text: str) -> list[int]:
 
 
 class ImgEditJudgeOptions(ClientOptions):
-    prompts_json: str | None = Field(None, description="path to ImgEdit's Benchmark/Basic/prompts.json")
+    prompts_json: str | None = Field(
+        None,
+        description="ImgEdit's Benchmark/Basic/prompts.json (default: the one `mirabench data get-prompts` fetched)",
+    )
     model: str = "gpt-4o-2024-08-06"
     policy: Literal["strict", "faithful"] = "strict"
     temperature: float | None = None
@@ -90,8 +94,10 @@ class ImgEditJudge(Metric):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.opts: ImgEditJudgeOptions = self.options
-        if self.opts.prompts_json:
-            path = Path(self.opts.prompts_json).expanduser()
+        fetched = default_path("imgedit_prompts.json")  # where `mirabench data get-prompts` puts it
+        given = self.opts.prompts_json or (str(fetched) if fetched.is_file() else None)
+        if given:
+            path = Path(given).expanduser()
             try:
                 raw = path.read_bytes()
                 rubrics = json.loads(raw.decode("utf-8"))
@@ -100,8 +106,8 @@ class ImgEditJudge(Metric):
             if not isinstance(rubrics, dict) or not all(isinstance(v, str) for v in rubrics.values()):
                 raise PluginUnavailable(f"imgedit-judge: {path} is not a mapping of edit_type -> prompt text")
             self.rubrics: dict[str, str] = rubrics
-            self.source = f"{path.name} (sha256 of file bytes)"
             self.sha256 = hashlib.sha256(raw).hexdigest()
+            self.source = pinned_name(self.sha256) or f"{path.name} (not the pinned file; sha256 of its bytes)"
         else:
             self.rubrics = {c: _stand_in() for c in CATEGORIES}
             self.source, self.sha256 = STAND_IN_SOURCE, sha256_text(_stand_in())

@@ -32,8 +32,10 @@ from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient,
 from mirabench.judge.faithful import REFUSAL, Answer, evaluate_upstream, parse_editscore, parse_viescore
 from mirabench.judge.messages import encode_image
 from mirabench.judge.options import ClientOptions
+from mirabench.judge.upstream import UpstreamMissing
 from mirabench.judge.viescore import Parsed, PromptSet, combine, load_prompts, parse_scores
 from mirabench.plugins import Column, Metric, ScoreItem
+from mirabench.registry import PluginUnavailable
 from mirabench.types import Score, ScoreStatus
 
 __all__ = ["LocalJudgeOptions", "VieJudgeMetric", "VieJudgeOptions"]
@@ -45,6 +47,9 @@ class VieJudgeOptions(ClientOptions):
     """Options every VIEScore-style judge shares (the client's from `ClientOptions`); all recorded in run.json."""
 
     prompts: Literal["viescore", "editscore", "stand-in"] = "viescore"
+    prompts_file: str | None = Field(
+        None, description="VIEScore's vie_prompts.py (default: the one `mirabench data get-prompts` fetched)"
+    )
     policy: Literal["strict", "faithful"] = "strict"
     temperature: float | None = None
     max_tokens: int = 1400
@@ -86,7 +91,10 @@ class VieJudgeMetric(Metric):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.opts: VieJudgeOptions = self.options
-        self.prompts: PromptSet = load_prompts(self.opts.prompts, self.score_range)
+        try:
+            self.prompts: PromptSet = load_prompts(self.opts.prompts, self.score_range, file=self.opts.prompts_file)
+        except UpstreamMissing as exc:
+            raise PluginUnavailable(f"metric {self.name!r}: {exc}") from None
         self._client: JudgeClient | None = None
 
     @classmethod
@@ -251,6 +259,7 @@ class VieJudgeMetric(Metric):
             common: dict[str, Any] = {
                 "judge": sc_res.model or pq_res.model or self.model,
                 "prompt_source": self.prompts.source,
+                "prompt_text": self.prompts.label,
                 "prompt_sha256": self.prompts.sha256,
                 "policy": "faithful",
             }
@@ -311,6 +320,7 @@ class VieJudgeMetric(Metric):
         common: dict[str, Any] = {
             "judge": results[0].model or results[1].model or self.model,
             "prompt_source": self.prompts.source,
+            "prompt_text": self.prompts.label,
             "prompt_sha256": self.prompts.sha256,
         }
         out: dict[str, Score] = {}

@@ -65,6 +65,21 @@ def export(
         console.print(f"[yellow]{len(without)} samples have no final image:[/yellow] {', '.join(without[:20])}")
 
 
+@data_app.command("get-prompts")
+def get_prompts(
+    out: Annotated[Path | None, typer.Option(help="folder (default: the mirabench cache folder's prompts/)")] = None,
+    base_url: Annotated[
+        str, typer.Option(help="raw-file host serving REPO/COMMIT/PATH")
+    ] = "https://raw.githubusercontent.com",
+) -> None:
+    """Download the pinned upstream prompt files (VIEScore as GEdit-Bench ships it, ImgEdit's rubrics) by commit
+    and check their sha256; judges then read them at run time."""
+    from mirabench.judge.prompt_files import PINNED, download
+
+    for path in download(PINNED, out, base_url):
+        console.print(f"verified and wrote {path}")
+
+
 def import_run(
     suite: Annotated[str, typer.Option(help="suite whose upstream output layout the images follow")],
     images: Annotated[Path, typer.Option(help="folder of edited images (e.g. ImgEdit <key>.png)")],

@@ -110,13 +110,23 @@ def _mira(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return text
 
 
+def _prompt_notes(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    """Which prompt text each run's judges used (the editscore wheel's fork is not VIEScore's own text)."""
+    lines = []
+    for label, summary in runs:
+        for key, m in (summary.get("metrics") or {}).items():
+            if m.get("prompt_text") and key.endswith("-sc"):
+                lines.append(f"- {label}, {key[:-3]}: prompt text = {m['prompt_text']}")
+    return ("\nJudge prompt texts:\n" + "\n".join(lines) + "\n") if lines else ""
+
+
 def protocol_report(runs: Sequence[Path], name: ProtocolName) -> str:
     """Markdown: the benchmark's own table for these runs, then the paper's reported numbers."""
     loaded = [_load(Path(r)) for r in runs]
     if name == "imgedit":
         return _imgedit(loaded)
     if name == "gedit":
-        return _gedit(loaded)
+        return _gedit(loaded) + _prompt_notes(loaded)
     if name == "mira":
-        return _mira(loaded)
+        return _mira(loaded) + _prompt_notes(loaded)
     raise ValueError(f"unknown protocol {name!r}; choose imgedit, gedit or mira")

@@ -75,6 +75,17 @@ def sample_rows(
     return rows
 
 
+def _prompt_texts(
+    records: Sequence[SampleRecord], scores: dict[tuple[str, str], dict[str, Score]], key: str
+) -> list[str]:
+    labels = set()
+    for rec in records:
+        got = scores.get((rec.id, final_image(rec) or ""), {}).get(key)
+        if got is not None and got.detail.get("prompt_text"):
+            labels.add(str(got.detail["prompt_text"]))
+    return sorted(labels)
+
+
 def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float] | None:
     """Percentile bootstrap 95% interval of the mean (seeded, so summaries are reproducible)."""
     if len(values) < 2:
@@ -114,6 +125,9 @@ def summarize(
             "range": [col.low, col.high],
             "higher_is_better": col.higher_is_better,
         }
+        texts = _prompt_texts(records, scores, col.key)
+        if texts:  # which prompt text judged this column (e.g. VIEScore's own or the editscore wheel's fork)
+            metrics[col.key]["prompt_text"] = texts[0] if len(texts) == 1 else texts
     categories: dict[str, Any] = {}
     if rows and columns:
         grouped = frame.groupby("category", sort=True)[[c.key for c in columns]].mean()

@@ -176,3 +176,9 @@ def test_gedit_run_protocol_has_full_and_intersection_per_language(
     assert (
         list(en["intersection"]["groups"]) == ["subject-add"] and en["intersection"]["groups"]["subject-add"]["n"] == 1
     )
+    from mirabench.judge.viescore import load_prompts
+    from mirabench.reports.protocol import protocol_report
+
+    label = load_prompts("viescore").label  # no get-prompts file here: the wheel's fork (or our stand-in)
+    assert scored.summary["metrics"]["gpt-sc"]["prompt_text"] == label
+    assert f"gpt: prompt text = {label}" in protocol_report([tmp_path / "run"], "gedit")
