@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mirabench.cli.common import console, spec_from_flags
+from mirabench.cli.common import HELP_SETTINGS, console, escape, spec_from_flags, stdout_console
 from mirabench.cli.study import data_app, import_run, study_app
 from mirabench.cli.train import build_mira_editing, train_app
 from mirabench.registry import PLUGINS_ENV, PluginError, all_infos, load_plugin_files, registry_for
@@ -25,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Benchmark iterative image-editing agents. `--plugin FILE.py` (repeatable) loads one-file plugins.",
+    **HELP_SETTINGS,
 )
 USER_ERRORS = (PluginError, SpecError, FileNotFoundError, ValueError)  # ShardError is a ValueError
 app.add_typer(data_app, name="data")
@@ -71,7 +71,7 @@ def list_plugins(
     for i in infos:
         status = "planned" if i.planned else ("ready" if i.available else "missing deps")
         table.add_row(i.kind, i.name, status, i.needs.describe(), i.description)
-    Console().print(table)
+    stdout_console.print(table)
 
 
 def _progress(show: bool = True) -> tuple[Progress, Any]:
@@ -182,7 +182,7 @@ def run(
             )
         if this_shard is not None and this_shard.world > 1:
             merged = "merged all shards" if result.merged else "other ranks still running; the last one merges"
-            console.print(f"shard {this_shard.rank}/{this_shard.world} finished: {merged}")
+            console.print(escape(f"shard {this_shard.rank}/{this_shard.world} finished: {merged}"))
     else:
         raise typer.BadParameter(f"--executor {executor!r}: choose local or ray")
     _print_replaced(result.replaced)
@@ -232,14 +232,16 @@ def status(run_dir: Annotated[Path, typer.Argument(help="a run directory (read o
         raise FileNotFoundError(f"{run_dir} is not a mirabench run (no run.json, no store)")
     shards = manifest.get("shards", {})
     console.print(
-        f"{run_dir}: {manifest.get('status', 'not started')}, config {manifest.get('config_hash', '?')}, "
-        f"attempts {manifest.get('attempts', 0)}" + (f", last sharded as {shards['world']} ranks" if shards else "")
+        escape(
+            f"{run_dir}: {manifest.get('status', 'not started')}, config {manifest.get('config_hash', '?')}, "
+            f"attempts {manifest.get('attempts', 0)}" + (f", last sharded as {shards['world']} ranks" if shards else "")
+        )
     )
     table = Table("store", "done", "failed", "running", "pending", "steps", "rank finished")
     for p in stores:
         finished = "yes" if p.finished_rank else ("" if p.name == "store.sqlite" else "no")
         table.add_row(p.name, str(p.done), str(p.failed), str(p.running), str(p.pending), str(p.steps), finished)
-    Console().print(table)
+    stdout_console.print(table)
 
 
 @app.command()
@@ -284,7 +286,7 @@ def report(
         typer.echo(render([load_run(r) for r in runs], fmt, title, reference=ref, baseline=baseline), nl=False)
         return
     out = write_report(runs, out, fmt, title, reference_dirs=reference, baseline=baseline, gallery=gallery)
-    console.print(f"report written to {out.resolve()}")
+    console.print(escape(f"report written to {out.resolve()}"))
 
 
 @app.command()
@@ -333,8 +335,8 @@ def demo(
             f"{s['mean_steps']:.2f}",
             str(s["n_failed"]),
         )
-    Console().print(table)
-    console.print(f"report: {report_path.resolve()}")
+    stdout_console.print(table)
+    console.print(escape(f"report: {report_path.resolve()}"))
 
 
 @app.command("serve-editor")
@@ -351,7 +353,7 @@ def serve_editor(
     options = apply_sets({}, [s if s.startswith("editor.") else f"editor.{s}" for s in set_ or []])
     editor = editors.build(name, **options.get("editor_options", {}))
     server = make_server(editor, host, port)
-    console.print(f"serving editor {name!r} on http://{host}:{server.server_address[1]}")
+    console.print(escape(f"serving editor {name!r} on http://{host}:{server.server_address[1]}"))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -364,7 +366,8 @@ def serve_editor(
 
 def _print_replaced(replaced: dict[str, int]) -> None:
     for name, n in replaced.items():
-        console.print(f"{name}: its options, version or prompts changed since its {n} scores were made; judged again")
+        changed = f"{name}: its options, version or prompts changed since its {n} scores were made; judged again"
+        console.print(escape(changed))
 
 
 def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
@@ -373,11 +376,12 @@ def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
         ci = f"[{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]" if m["ci95"] else "–"
         mean = f"{m['mean']:.3f}" if m["mean"] is not None else "–"
         table.add_row(key, mean, ci, f"{100 * m['coverage']:.1f}%")
-    Console().print(table)
-    console.print(f"{summary['n_done']} done, {summary['n_failed']} failed, stop reasons {summary['stop_reasons']}")
+    stdout_console.print(table)
+    counts = f"{summary['n_done']} done, {summary['n_failed']} failed, stop reasons {summary['stop_reasons']}"
+    console.print(escape(counts))
     for f in summary["failed_samples"][:10]:
-        console.print(f"  [yellow]failed[/yellow] {f['id']}: {f['error']}")
-    console.print(f"run directory: {run_dir.resolve()}")
+        console.print("  [yellow]failed[/yellow] " + escape(f"{f['id']}: {f['error']}"))
+    console.print(escape(f"run directory: {run_dir.resolve()}"))
 
 
 def take_plugin_files(argv: list[str]) -> list[str]:
@@ -410,5 +414,5 @@ def main() -> None:
         sys.argv[1:] = take_plugin_files(sys.argv[1:])
         app()
     except (RunError, *USER_ERRORS) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)

@@ -10,12 +10,19 @@ from typing import Annotated
 
 import typer
 
-from mirabench.cli.common import console, spec_from_flags
+from mirabench.cli.common import HELP_SETTINGS, console, escape, spec_from_flags
 
 __all__ = ["data_app", "import_run", "study_app"]
 
-data_app = typer.Typer(no_args_is_help=True, help="Build benchmark files and export runs in upstream layouts.")
-study_app = typer.Typer(no_args_is_help=True, help="Studies: main grid, step budget (Table B), termination (C), A.")
+data_app = typer.Typer(
+    no_args_is_help=True, help="Build benchmark files and export runs in upstream layouts.", **HELP_SETTINGS
+)
+study_app = typer.Typer(
+    no_args_is_help=True,
+    help="Paper studies: the main grid, step budget (Table B), termination (Table C), single step (Table A) "
+    "and the user study (Table D).",
+    **HELP_SETTINGS,
+)
 
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="key=value, e.g. suite.root=DIR")]
 OutOpt = Annotated[Path, typer.Option(help="study folder (run directories go to OUT/runs/)")]
@@ -45,7 +52,7 @@ def build_mira500(
         min_turns=min_turns,
         compbench_share=compbench_share,
     )
-    console.print(f"wrote {report.n} samples to {report.path} (pool {report.pool}; {report.counts})")
+    console.print(escape(f"wrote {report.n} samples to {report.path} (pool {report.pool}; {report.counts})"))
     if report.n < n:
         console.print(f"[yellow]only {report.n} eligible sessions, fewer than the {n} asked for[/yellow]")
 
@@ -60,9 +67,9 @@ def export(
     from mirabench.run.importer import export_upstream
 
     written, without = export_upstream(run_dir, out, with_sources=with_sources)
-    console.print(f"wrote {written} images to {out}")
+    console.print(escape(f"wrote {written} images to {out}"))
     if without:
-        console.print(f"[yellow]{len(without)} samples have no final image:[/yellow] {', '.join(without[:20])}")
+        console.print(f"[yellow]{len(without)} samples have no final image:[/yellow] {escape(', '.join(without[:20]))}")
 
 
 @data_app.command("get-prompts")
@@ -95,14 +102,13 @@ def import_run(
     options = apply_sets({}, set_ or []).get("suite_options", {})
     result = import_images(suite, images, out, suite_options=options, label=label, limit=limit)
     con = console
-    con.print(f"imported {result.imported} images into {out}")
+    con.print(escape(f"imported {result.imported} images into {out}"))
     for what, items in (("missing", result.missing), ("extra (no such sample)", result.extra)):
         if items:
-            con.print(
-                f"[yellow]{len(items)} {what}:[/yellow] {', '.join(items[:20])}{' ...' if len(items) > 20 else ''}"
-            )
+            more = " ..." if len(items) > 20 else ""
+            con.print(f"[yellow]{len(items)} {what}:[/yellow] {escape(', '.join(items[:20]))}{more}")
     for sid, why in list(result.failed.items())[:20]:
-        con.print(f"  [yellow]failed[/yellow] {sid}: {why}")
+        con.print(f"  [yellow]failed[/yellow] {escape(f'{sid}: {why}')}")
 
 
 @study_app.command("main")
@@ -118,8 +124,8 @@ def main_study(
     result = run_grid(load_grid(config), out, use_cache=not no_cache)
     typer.echo(markdown(result.table))
     for name, why in result.skipped.items():
-        console.print(f"[yellow]skipped[/yellow] {name}: {why}")
-    console.print(f"tables and report in {out.resolve()}")
+        console.print(f"[yellow]skipped[/yellow] {escape(f'{name}: {why}')}")
+    console.print(escape(f"tables and report in {out.resolve()}"))
 
 
 @study_app.command("step-budget")
@@ -155,7 +161,7 @@ def budget_study(
         f"in {study.wall_s:.1f} s; derived needs editor {d.editor} / judge {d.judge}, independent editor {i.editor} / "
         f"judge {i.judge}: the derived way saves {i.editor - d.editor} editor and {i.judge - d.judge} judge calls"
     )
-    console.print(f"tables and report in {out.resolve()}")
+    console.print(escape(f"tables and report in {out.resolve()}"))
 
 
 @study_app.command("single-step")
@@ -185,7 +191,7 @@ def single_step_study(
         names = COLUMN_NAMES
     study = single_step(spec, agent, column, out, how=overall, category_names=names)  # type: ignore[arg-type]
     typer.echo(markdown(study.table))
-    console.print(f"tables and report in {out.resolve()}")
+    console.print(escape(f"tables and report in {out.resolve()}"))
 
 
 @study_app.command("user-export")
@@ -201,7 +207,7 @@ def user_export(
     counts = export_sheet(runs, out, n=n, seed=seed)
     console.print(
         f"{counts['items']} items x {counts['systems']} systems ({counts['common_samples']} samples common to all "
-        f"runs); send {out / 'sheet'} to raters, keep {out / 'key.json'}"
+        f"runs); send {escape(str(out / 'sheet'))} to raters, keep {escape(str(out / 'key.json'))}"
     )
 
 

@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from mirabench.cli.common import HELP_SETTINGS, console, escape
 from mirabench.spec import apply_sets
 
 __all__ = ["build_mira_editing", "train_app"]
 
-console = Console(stderr=True)
-train_app = typer.Typer(no_args_is_help=True, help="Train the MIRA planner: SFT, then GRPO with an editor in the loop.")
+train_app = typer.Typer(
+    no_args_is_help=True, help="Train the MIRA planner: SFT, then GRPO with an editor in the loop.", **HELP_SETTINGS
+)
 
 
 def _overrides(sets: list[str] | None) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def sft(
     from mirabench.training.sft import train_sft
 
     result = train_sft(load_settings(config, SFTSettings, _overrides(set_)), eval_rows=eval_rows)
-    console.print(f"SFT checkpoint: {result.output_dir.resolve()}  {json.dumps(result.metrics)}")
+    console.print(escape(f"SFT checkpoint: {result.output_dir.resolve()}  {json.dumps(result.metrics)}"))
 
 
 @train_app.command("grpo")
@@ -47,8 +48,10 @@ def grpo(
 
     result, reward = train_grpo(load_settings(config, GRPOSettings, _overrides(set_)))
     console.print(
-        f"GRPO adapter: {result.output_dir.resolve()}  reward calls {reward.stats.calls}, "
-        f"edits {reward.stats.edits_executed}, failed judgements {reward.stats.failures}"
+        escape(
+            f"GRPO adapter: {result.output_dir.resolve()}  reward calls {reward.stats.calls}, "
+            f"edits {reward.stats.edits_executed}, failed judgements {reward.stats.failures}"
+        )
     )
 
 
@@ -61,7 +64,7 @@ def merge(
     """Fold an adapter into its base model; the result loads with --set agent.path=OUT."""
     from mirabench.training.checkpoint import merge_lora
 
-    console.print(f"merged checkpoint: {merge_lora(adapter, out, base).resolve()}")
+    console.print(escape(f"merged checkpoint: {merge_lora(adapter, out, base).resolve()}"))
 
 
 def build_mira_editing(
@@ -104,7 +107,7 @@ def build_mira_editing(
         rewrites=rewrites if chosen else 0,
         seed=seed,
     )
-    console.print(f"dataset: {(out / 'dataset').resolve()}  {json.dumps(stats)}")
+    console.print(escape(f"dataset: {(out / 'dataset').resolve()}  {json.dumps(stats)}"))
 
 
 def _rewriter(name: str, model: str | None) -> Any:
