@@ -47,7 +47,7 @@ def main(out: Path) -> None:
         run(RunSpec(agent="heuristic", **base), out / "runs" / "heuristic").run_dir,
     ]
     study = create_study(
-        [str(dirs[0]), f"shapes (error_rate 0.5)={dirs[1]}", str(dirs[2])], out / "study", samples=12, raters=3
+        [str(dirs[0]), f"shapes + direct (error_rate 0.5)={dirs[1]}", str(dirs[2])], out / "study", samples=12, raters=3
     )
     truth = {}
     for system, d in zip(study.systems, dirs, strict=True):

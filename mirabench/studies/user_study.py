@@ -26,7 +26,6 @@ from mirabench.images import atomic_write_bytes, atomic_write_text
 from mirabench.reports.paper_tables import write_table
 from mirabench.reports.reference import reported_table
 from mirabench.rundir.rundir import RunDir
-from mirabench.studies.grid import system_name
 
 __all__ = ["CRITERIA", "aggregate_sheets", "export_sheet", "sheet_ratings"]
 
@@ -52,7 +51,7 @@ def _load(run_dir: Path) -> _Run:
         for s in run.samples
         if s.status == "done" and s.final_image and s.source_image
     }
-    return _Run(system_name(run.summary.editor, run.summary.agent), run_dir, rows)
+    return _Run(run.label, run_dir, rows)  # the name reports and the rating app use too
 
 
 def export_sheet(run_dirs: Sequence[Path], out: Path, n: int = 50, seed: int = 0) -> dict[str, int]:

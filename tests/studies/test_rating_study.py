@@ -37,8 +37,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def test_creation_is_seeded_blinded_and_has_secret_links(runs: list[Path], tmp_path: Path) -> None:
     a = create_study(runs, tmp_path / "a", samples=6, raters=4, seed=7)
     b = create_study(runs, tmp_path / "b", samples=6, raters=4, seed=7)
-    assert a.systems == ["shapes", "shapes + heuristic"]
-    assert a.groups == {"shapes": GROUPS[0], "shapes + heuristic": GROUPS[2]}
+    assert a.systems == ["shapes + direct", "shapes + heuristic"]
+    assert a.groups == {"shapes + direct": GROUPS[0], "shapes + heuristic": GROUPS[2]}
     assert len(a.items) == 6 and a.items == b.items
     assert [(r["items"], r["slots"]) for r in a.raters] == [(r["items"], r["slots"]) for r in b.raters]
     tokens = [r["token"] for r in a.raters + b.raters] + [a.plan["admin_token"]]
@@ -202,10 +202,12 @@ def test_rater_time_is_first_open_to_first_submit() -> None:
 
 def test_cli_creates_and_reports_with_offline_sheets_feeding_the_same_results(runs: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "study"
-    res = CliRunner().invoke(app, ["rate", *map(str, runs), "--samples", "3", "--raters", "2", "--out", str(out)])
+    args = ["rate", *map(str, runs), "--samples", "3", "--raters", "2", "--out", str(out)]
+    res = CliRunner().invoke(app, [*args, "--group", "shapes + heuristic=proprietary"])
     assert res.exit_code == 0, res.output
     study = load_study(out)
     assert len(study.items) == 3 and f"/r/{study.raters[0]['token']}" in res.output
+    assert study.groups == {"shapes + direct": GROUPS[0], "shapes + heuristic": GROUPS[1]}
     db = RatingDB(out)
     for it in study.items:
         for system, v in zip(study.systems, (4.0, 8.0), strict=True):
@@ -219,7 +221,7 @@ def test_cli_creates_and_reports_with_offline_sheets_feeding_the_same_results(ru
         rows = list(csv.DictReader(fh))
     for r in rows:
         for c in CRITERIA:
-            r[c] = "6" if key[f"{r['item']}/{r['slot']}"]["system"] == "shapes" else "10"
+            r[c] = "6" if key[f"{r['item']}/{r['slot']}"]["system"] == "shapes + direct" else "10"
         r["rater"] = "offline-1"
     with open(tmp_path / "filled.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -239,14 +241,14 @@ def test_cli_creates_and_reports_with_offline_sheets_feeding_the_same_results(ru
     )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "results" / "table_d.csv").set_index("system")
-    assert table.loc["shapes", "Semantic Consistency"] == pytest.approx(5.0)  # (4 + 6) / 2 on every sample
+    assert table.loc["shapes + direct", "Semantic Consistency"] == pytest.approx(5.0)  # (4 + 6) / 2 on every sample
     assert table.loc["shapes + heuristic", "Background Preservation"] == pytest.approx(9.0)
-    assert table.loc["shapes", "n_raters"] == 2
+    assert table.loc["shapes + direct", "n_raters"] == 2
     long = read_long(out / "results" / "ratings.csv")
     assert len(long) == 2 * 3 * 2 * 3 and set(long["rater"]) == {"r01", "offline-1"}
     assert "Table D" in res.output and "Reported in the paper" in (out / "results" / "table_d.md").read_text()
     html = (out / "results" / "index.html").read_text()
-    assert "open-source + agent" in html and "<script" not in html
+    assert "proprietary" in html and "open-source + agent" not in html and "<script" not in html
 
 
 def test_kill9_of_the_server_loses_no_acknowledged_rating(runs: list[Path], tmp_path: Path) -> None:

@@ -38,7 +38,10 @@ def test_sheet_is_blind_randomized_and_complete(runs: list[Path], tmp_path: Path
     assert all((tmp_path / "sheet" / r["edited_image"]).is_file() for r in rows)
     key = json.loads((tmp_path / "key.json").read_text())
     systems = {item: [key["slots"][f"{item}/{s}"]["system"] for s in "AB"] for item in {r["item"] for r in rows}}
-    assert {tuple(v) for v in systems.values()} == {("shapes", "shapes + heuristic"), ("shapes + heuristic", "shapes")}
+    assert {tuple(v) for v in systems.values()} == {
+        ("shapes + direct", "shapes + heuristic"),
+        ("shapes + heuristic", "shapes + direct"),
+    }
     sheet_text = "".join(p.read_text() for p in (tmp_path / "sheet").glob("sheet.*"))
     for leak in ("heuristic", "direct", str(runs[0])):
         assert leak not in sheet_text
@@ -49,7 +52,7 @@ def test_sheet_is_blind_randomized_and_complete(runs: list[Path], tmp_path: Path
 def test_filled_sheets_aggregate_into_table_d(runs: list[Path], tmp_path: Path) -> None:
     export_sheet(runs, tmp_path, n=6, seed=0)
     key = json.loads((tmp_path / "key.json").read_text())["slots"]
-    given = {"shapes": (4.0, 6.0, 8.0), "shapes + heuristic": (7.0, 6.5, 9.0)}
+    given = {"shapes + direct": (4.0, 6.0, 8.0), "shapes + heuristic": (7.0, 6.5, 9.0)}
     sheets = []
     for rater, shift in (("r1", 0.0), ("r2", 1.0)):
         rows = read(tmp_path / "sheet" / "sheet.csv")
@@ -67,9 +70,9 @@ def test_filled_sheets_aggregate_into_table_d(runs: list[Path], tmp_path: Path) 
         sheets.append(path)
     table = aggregate_sheets(sheets, tmp_path / "key.json", tmp_path / "table_d").set_index("system")
     assert table.loc["shapes + heuristic", "Semantic Consistency"] == pytest.approx(7.5)
-    assert table.loc["shapes", "Background Preservation"] == pytest.approx(8.5)
+    assert table.loc["shapes + direct", "Background Preservation"] == pytest.approx(8.5)
     # the blank cell is the same slot on both sheets, so the remaining ratings still average v + 0.5
-    assert table.loc["shapes", "Perceptual Quality"] == pytest.approx(6.5)
+    assert table.loc["shapes + direct", "Perceptual Quality"] == pytest.approx(6.5)
     assert table.loc["shapes + heuristic", "Perceptual Quality"] == pytest.approx(7.0)
     assert int(table["n_missing"].sum()) == 2 and int(table["n_ratings"].sum()) == 2 * 12 * 3 - 2
     assert "Reported in the paper" in (tmp_path / "table_d.md").read_text()

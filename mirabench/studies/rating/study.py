@@ -23,7 +23,6 @@ from mirabench.images import atomic_write_text
 from mirabench.registry import PluginError, editors
 from mirabench.reports.gallery import make_thumbnails
 from mirabench.rundir.rundir import RunDir
-from mirabench.studies.grid import system_name
 
 __all__ = ["GROUPS", "LAYOUTS", "Study", "create_study", "load_study", "run_system"]
 
@@ -38,12 +37,12 @@ THUMB_PX = 384  # a side-by-side column at 1280 px; the full PNG opens on click
 def run_system(run_dir: Path) -> tuple[str, str, dict[str, dict[str, Any]]]:
     """A run's system name, its Table D group and its finished samples (id -> row).
 
-    The name is the run's `--label` when it has one, else the editor ("editor + agent" with an agent). An editor
-    that needs an API key is proprietary; any agent other than `direct` puts the row in the agent group.
+    The name is the run's label (its `--label`, else "editor + agent"), the name reports and the judge-reliability
+    analysis know it by. An editor that needs an API key is proprietary; any agent other than `direct` puts the
+    row in the agent group.
     """
     run = RunDir(run_dir).read()
-    editor, agent = run.summary.editor, run.summary.agent
-    name = run.config.label if run.config is not None and run.config.label else system_name(editor, agent)
+    editor, agent, name = run.summary.editor, run.summary.agent, run.label
     finished = {
         s.id: s.model_dump(exclude_unset=True)
         for s in run.samples
