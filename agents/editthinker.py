@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from mirabench.backends.local_vlm import ChatBackend, LocalVLM, LocalVLMOptions, TemplateOptions, load_template
+from mirabench.backends.local_vlm import ChatBackend, LocalVLMOptions, TemplateOptions, chat_backend, load_template
 from mirabench.backends.parsing import ParseError, parse_thinker
 from mirabench.backends.prompts import EDITTHINKER_TEMPLATE, Part, Template
 from mirabench.plugins import Agent, Options
@@ -116,4 +116,4 @@ class EditThinker(ThinkerAgent):
 
     def make_chat(self) -> ChatBackend:
         assert isinstance(self.options, LocalVLMOptions)
-        return LocalVLM(self.options, f"{self.name} (thinker)")
+        return chat_backend(self.options, f"{self.name} (thinker)")

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from mirabench.backends.local_vlm import ChatBackend, LocalVLM, LocalVLMOptions, TemplateOptions, load_template
+from mirabench.backends.local_vlm import ChatBackend, LocalVLMOptions, TemplateOptions, chat_backend, load_template
 from mirabench.backends.parsing import parse_planner
 from mirabench.backends.prompts import MIRA_PLANNER_TEMPLATE, STOP_NOTE, Part, Template
 from mirabench.plugins import Agent, Options
@@ -30,6 +30,8 @@ LOCAL = Needs(modules=("torch", "transformers"), extra="local")
 class MiraOptions(LocalVLMOptions, TemplateOptions):
     max_new_tokens: int = Field(64, ge=1, description="one short command fits easily")
     stop_note: bool = Field(False, description="append a sentence telling an untrained model how to stop")
+    min_pixels: int | None = Field(4 * 28 * 28, ge=1, description="Qwen2.5-VL processor's lower pixel budget")
+    max_pixels: int | None = Field(512 * 512, ge=1, description="upper budget: MIRA's 512 px input, never rescaled")
 
 
 def planner_prompt(template: Template, state: AgentState, stop_note: bool = False) -> list[Part]:
@@ -58,7 +60,7 @@ class MiraPlanner(Agent):
     def make_chat(self) -> ChatBackend:
         """The model that answers the prompts (a local Qwen-VL here; API planners override this)."""
         assert isinstance(self.options, LocalVLMOptions)
-        return LocalVLM(self.options, f"{self.name} (MIRA planner on {self.backbone})")
+        return chat_backend(self.options, f"{self.name} (MIRA planner on {self.backbone})")
 
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "template": self.template.identity()}

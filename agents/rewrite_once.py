@@ -12,7 +12,14 @@ from typing import Any
 
 from pydantic import Field
 
-from mirabench.backends.local_vlm import ChatBackend, LocalVLM, LocalVLMOptions, Reply, TemplateOptions, load_template
+from mirabench.backends.local_vlm import (
+    ChatBackend,
+    LocalVLMOptions,
+    Reply,
+    TemplateOptions,
+    chat_backend,
+    load_template,
+)
 from mirabench.backends.parsing import parse_tagged
 from mirabench.backends.prompts import REWRITE_TEMPLATE, Part, Template
 from mirabench.plugins import Agent
@@ -58,7 +65,7 @@ class RewriteOnce(Agent):
         self.chat = self.make_chat()
 
     def make_chat(self) -> ChatBackend:
-        return LocalVLM(self.options, f"{self.name} (planner)")
+        return chat_backend(self.options, f"{self.name} (planner)")
 
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "template": self.template.identity()}

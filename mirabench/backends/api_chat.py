@@ -29,6 +29,7 @@ class ApiChatOptions(ClientOptions):
     seed: int | None = 0
     image_format: Literal["png", "jpeg", "webp"] = "png"
     image_size: int | None = Field(512, ge=16, description="longest side sent; None = as is")
+    extra_body: dict[str, Any] = Field(default_factory=dict, description="extra request fields, e.g. top_p")
 
 
 class ApiChat:
@@ -52,6 +53,7 @@ class ApiChat:
                 temperature=opts.temperature,
                 max_tokens=opts.max_tokens,
                 seed=opts.seed,
+                extra=dict(opts.extra_body),
                 tag="planner",
             )
             for p in prompts

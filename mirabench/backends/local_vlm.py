@@ -31,7 +31,9 @@ __all__ = [
     "ChatBackend",
     "LocalVLM",
     "LocalVLMOptions",
+    "ServedVLM",
     "TemplateOptions",
+    "chat_backend",
     "chat_messages",
     "load_template",
     "load_vlm",
@@ -74,6 +76,15 @@ class LocalVLMOptions(Options):
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     seed: int = 0
     answer_prefix: str = Field("", description="text the assistant turn starts with (prefill), e.g. an output tag")
+    min_pixels: int | None = Field(None, ge=1, description="processor's lower pixel budget per image (None: its own)")
+    max_pixels: int | None = Field(None, ge=1, description="processor's upper pixel budget per image (None: its own)")
+    backend: Literal["transformers", "openai"] = Field(
+        "transformers", description="openai: the same prompts sent to an OpenAI-compatible server (vLLM, SGLang)"
+    )
+    base_url: str | None = Field(None, description="backend=openai: the server, e.g. http://127.0.0.1:8000/v1")
+    served_model: str = Field("", description="backend=openai: the model name the server knows (default: path)")
+    max_concurrency: int = Field(64, ge=1, description="backend=openai: requests in flight (the server batches)")
+    timeout_s: float = Field(300.0, gt=0, description="backend=openai: per request")
 
 
 class TemplateOptions(Options):
@@ -130,10 +141,11 @@ def load_vlm(
     device: str = "auto",
     trust_remote_code: bool = False,
     attn_implementation: str | None = None,
+    pixels: dict[str, int] | None = None,
 ) -> tuple[Any, Any]:
     """The one way agents and judges load a local VLM: weights straight onto `device` (never a full copy in host
     RAM first), an optional PEFT adapter merged in, the processor set to left padding for batched generation.
-    Missing weights are one ModelNotFound line naming `what`."""
+    Missing weights are one ModelNotFound line naming `what`; `pixels` are the processor's min_pixels / max_pixels."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     device = pick_device(device)
@@ -154,7 +166,7 @@ def load_vlm(
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     proc_id = processor_id or model_id
     try:
-        processor = AutoProcessor.from_pretrained(proc_id, trust_remote_code=trust_remote_code)
+        processor = AutoProcessor.from_pretrained(proc_id, trust_remote_code=trust_remote_code, **(pixels or {}))
     except OSError as exc:
         raise missing_model(str(proc_id), f"{what} processor", exc) from None
     processor.tokenizer.padding_side = "left"
@@ -188,6 +200,7 @@ class LocalVLM:
             device=self.device,
             trust_remote_code=opts.trust_remote_code,
             attn_implementation=opts.attn_implementation,
+            pixels={k: v for k, v in (("min_pixels", opts.min_pixels), ("max_pixels", opts.max_pixels)) if v},
         )
         torch.manual_seed(opts.seed)
         return model, processor
@@ -236,6 +249,59 @@ class LocalVLM:
             import torch
 
             torch.cuda.empty_cache()
+
+
+class ServedVLM:
+    """The same prompts, images and decoding through an OpenAI-compatible server that serves the checkpoint.
+
+    The server applies the checkpoint's own chat template to the same user turn `LocalVLM` renders; images are
+    resized here exactly as `LocalVLM` resizes them and sent as PNG (lossless), so the model sees the same pixels.
+    Requests of a wave go out concurrently and the server batches them. Answers are not cached: a served name
+    does not say which weights answered.
+    """
+
+    def __init__(self, options: LocalVLMOptions, what: str, default_path: str = "") -> None:
+        from mirabench.backends.api_chat import ApiChat, ApiChatOptions
+
+        if not options.base_url:
+            raise ValueError(f"{what}: backend=openai needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        if options.answer_prefix:
+            raise ValueError(f"{what}: answer_prefix (a prefilled answer) needs backend=transformers")
+        self.options = options
+        model = options.served_model or options.path or default_path
+        self.chat = ApiChat(
+            "openai",
+            ApiChatOptions(
+                model=model,
+                base_url=options.base_url,
+                temperature=options.temperature,
+                max_tokens=options.max_new_tokens,
+                seed=options.seed,
+                image_size=None,
+                max_concurrency=options.max_concurrency,
+                timeout_s=options.timeout_s,
+                use_cache=False,
+                extra_body={"top_p": options.top_p} if options.temperature > 0 and options.top_p < 1 else {},
+            ),
+        )
+
+    def generate(self, prompts: Sequence[Sequence[Part]]) -> list[Reply]:
+        opts = self.options
+        resized = [
+            [resize_for_planner(p, opts.image_size, opts.image_resize) if isinstance(p, Image.Image) else p for p in q]
+            for q in prompts
+        ]
+        return self.chat.generate(resized)
+
+    def close(self) -> None:
+        self.chat.close()
+
+
+def chat_backend(options: LocalVLMOptions, what: str, default_path: str = "") -> ChatBackend:
+    """The model behind a local-VLM agent: in process (transformers) or served (backend=openai)."""
+    if options.backend == "openai":
+        return ServedVLM(options, what, default_path)
+    return LocalVLM(options, what, default_path)
 
 
 def load_template(default: Template, options: TemplateOptions) -> Template:

@@ -8,6 +8,8 @@ sections sum to head_dim / 2, vision output width = text width, token ids taken 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +52,33 @@ CHAT_TEMPLATE = (
 )
 
 
-def tiny_qwen_tokenizer(chat_template: str = CHAT_TEMPLATE) -> Any:
-    """A byte-level Qwen2Tokenizer built from Python objects: 256 byte symbols + `<|endoftext|>` + specials."""
-    from tokenizers import pre_tokenizers
+def tiny_qwen_tokenizer(chat_template: str = CHAT_TEMPLATE, corpus: Sequence[str] = (), vocab_size: int = 1024) -> Any:
+    """A byte-level Qwen2Tokenizer built from Python objects: 256 byte symbols + `<|endoftext|>` + specials.
+
+    With a `corpus`, byte-pair merges are learnt from it (up to `vocab_size` entries), so the words of a small
+    world are single tokens and a tiny model's sequences are several times shorter; without, one token per byte.
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import Qwen2Tokenizer
 
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
     vocab = {"<|endoftext|>": 0}
-    for sym in sorted(pre_tokenizers.ByteLevel.alphabet()):
+    for sym in alphabet:
         vocab[sym] = len(vocab)
+    merges: list[Any] = []
+    if corpus:
+        bpe = Tokenizer(models.BPE())
+        bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, initial_alphabet=alphabet, special_tokens=["<|endoftext|>"], show_progress=False
+        )
+        bpe.train_from_iterator(corpus, trainer)
+        learnt = json.loads(bpe.to_str())["model"]
+        for token, _ in sorted(learnt["vocab"].items(), key=lambda kv: kv[1]):
+            vocab.setdefault(token, len(vocab))
+        merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in learnt["merges"]]
     kwargs: dict[str, Any] = {"unk_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
-    tok = Qwen2Tokenizer(vocab=vocab, merges=[], extra_special_tokens=SPECIAL_TOKENS, **kwargs)
+    tok = Qwen2Tokenizer(vocab=vocab, merges=merges, extra_special_tokens=SPECIAL_TOKENS, **kwargs)
     tok.chat_template = chat_template
     return tok
 
@@ -104,9 +123,17 @@ def _image_processor(patch: int) -> Any:
 
 
 def tiny_qwen25_vl(
-    out_dir: Path, hidden: int = 32, heads: int = 4, layers: int = 2, seed: int = 0, init_std: float = 0.5
+    out_dir: Path,
+    hidden: int = 32,
+    heads: int = 4,
+    layers: int = 2,
+    seed: int = 0,
+    init_std: float = 0.5,
+    corpus: Sequence[str] = (),
+    vision_hidden: int = 32,
 ) -> Path:
-    """Save a ~100k-parameter Qwen2.5-VL (patch 14) with its processor into `out_dir`.
+    """Save a ~100k-parameter Qwen2.5-VL (patch 14) with its processor into `out_dir` (with `corpus`, a tokenizer
+    whose merges are learnt from it; benchmarks/train_shapes.py trains a wider one).
 
     `init_std` is far above the usual 0.02 so that the random model's output depends on its input (with small
     weights every prompt decodes to the same bytes, and batched-vs-single comparisons would prove nothing).
@@ -115,7 +142,7 @@ def tiny_qwen25_vl(
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
     from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
-    tok = tiny_qwen_tokenizer()
+    tok = tiny_qwen_tokenizer(corpus=corpus)
     half = hidden // heads // 2
     cfg = Qwen2_5_VLConfig(
         text_config={
@@ -131,8 +158,8 @@ def tiny_qwen25_vl(
         },
         vision_config={
             "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
+            "hidden_size": vision_hidden,
+            "intermediate_size": 2 * vision_hidden,
             "num_heads": 4,
             "out_hidden_size": hidden,
             "patch_size": 14,
