@@ -116,7 +116,7 @@ def test_served_backend_refuses_what_it_cannot_do() -> None:
 def test_pixel_budgets_default_to_mira_512px_reach_the_processor_and_run_json(
     tiny: dict[str, Path], tmp_path: Path
 ) -> None:
-    from mirabench.runner import run
+    from mirabench.run.runner import run
     from mirabench.spec import RunSpec
 
     agent = agents.build("mira-7b", path=str(tiny["qwen25-vl"]))
