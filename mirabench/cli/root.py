@@ -293,23 +293,28 @@ def report(
 def compare(
     run_dir: Annotated[Path, typer.Argument(help="the run to gate (a run directory or its summary.json)")],
     baseline: Annotated[Path, typer.Option(help="baseline run directory or summary.json")],
-    tolerance: Annotated[
-        list[str] | None, typer.Option(help="allowed drop as a fraction of the metric's range: 0.05 or METRIC=0.02")
+    gate: Annotated[
+        Path | None, typer.Option(help="gate file (YAML): tolerance, alpha, limits, per-metric relative/absolute")
     ] = None,
-    max_failure_rate: Annotated[float, typer.Option(help="max share of failed samples / judgements")] = 0.02,
-    max_coverage_drop: Annotated[float, typer.Option(help="max drop in a metric's coverage")] = 0.0,
+    tolerance: Annotated[
+        list[str] | None,
+        typer.Option(help="allowed worsening as a fraction of the metric's range: 0.05 or METRIC=0.02"),
+    ] = None,
+    alpha: Annotated[float | None, typer.Option(help="fail on a worsening with paired p below this (0 = off)")] = None,
+    max_failure_rate: Annotated[float | None, typer.Option(help="max share of failed samples / judgements")] = None,
+    max_coverage_drop: Annotated[float | None, typer.Option(help="max drop in a metric's coverage")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
-    """Gate a run against a baseline on their shared samples; exits 1 on a regression."""
+    """Gate a run against a baseline on their shared samples; exits 1 on a regression (flags override --gate)."""
+    from mirabench.reports.compare import Gate, load_gate, load_side, parse_tolerances, render_text
     from mirabench.reports.compare import compare as compare_runs
-    from mirabench.reports.compare import load_side, parse_tolerances, render_text
 
     if fmt not in ("text", "json"):
         raise ValueError(f"unknown --format {fmt!r}; choose text or json")
-    default, per_metric = parse_tolerances(tolerance or [])
-    result = compare_runs(
-        load_side(run_dir), load_side(baseline), default, per_metric, max_failure_rate, max_coverage_drop
-    )
+    flags = {"alpha": alpha, "max_failure_rate": max_failure_rate, "max_coverage_drop": max_coverage_drop}
+    rules = load_gate(gate) if gate else Gate()
+    rules = Gate.model_validate({**rules.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
+    result = compare_runs(load_side(run_dir), load_side(baseline), parse_tolerances(tolerance or [], rules))
     typer.echo(json.dumps(result.to_json(), indent=2) if fmt == "json" else render_text(result), nl=fmt == "json")
     if not result.passed:
         raise typer.Exit(1)

@@ -1,10 +1,14 @@
 """`mirabench compare`: gate a run against a baseline, metric by metric, on the samples both have.
 
 A CI job runs its agent, then compares the run with a committed baseline: the job fails when a metric drops by
-more than its tolerance, when a judge covers fewer samples than before, or when too many samples or judgements
-failed. Tolerances are fractions of each metric's range (0.05 on a 0-10 judge allows a 0.5 drop), so one
-default fits metrics of any scale. Only samples present in both runs are compared, and a baseline made on
-another suite or another version of its data is refused rather than compared.
+more than its threshold, when the paired test says it got significantly worse, when a judge covers fewer samples
+than before, or when too many samples or judgements failed. "Worse" follows each metric's `higher_is_better`
+(a collateral-damage count regresses upwards). The default threshold is a fraction of each metric's range (0.05
+on a 0-10 judge allows a 0.5 drop), so one default fits metrics of any scale; a gate file (YAML, see `Gate`) sets
+relative (fraction of the baseline mean) or absolute thresholds per metric, and the strictest one set applies.
+A threshold alone misses a rare metric that grows tenfold inside 5% of a wide range; the significance test
+catches it. Only samples present in both runs are compared, and a baseline made on another suite or another
+version of its data is refused rather than compared.
 """
 
 from __future__ import annotations
@@ -14,10 +18,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from mirabench.reports.stats import paired
 from mirabench.rundir.rundir import RunDir, RunDirError
 
-__all__ = ["CompareError", "Comparison", "Side", "compare", "load_side", "parse_tolerances", "render_text"]
+__all__ = [
+    "CompareError",
+    "Comparison",
+    "Gate",
+    "Side",
+    "Threshold",
+    "compare",
+    "load_gate",
+    "load_side",
+    "parse_tolerances",
+    "render_text",
+]
 
 FAILED_STATUSES = frozenset({"parse_error", "api_error", "refused", "missing"})  # "skipped" is by design
 
@@ -63,9 +81,41 @@ def load_side(path: Path) -> Side:
     return Side(folder if path.is_dir() else path, run.summary.model_dump(exclude_unset=True), manifest, samples)
 
 
-def parse_tolerances(values: list[str], default: float = 0.05) -> tuple[float, dict[str, float]]:
-    """`0.05` sets the default, `shapes-sc=0.02` one metric; returns (default, per-metric)."""
-    per: dict[str, float] = {}
+class Threshold(BaseModel):
+    """How much worse one metric may get; the strictest of those set applies (none set: the gate's default)."""
+
+    model_config = ConfigDict(extra="forbid")
+    range: float | None = Field(None, ge=0, description="fraction of the metric's range")
+    relative: float | None = Field(None, ge=0, description="fraction of the baseline mean's magnitude")
+    absolute: float | None = Field(None, ge=0, description="in the metric's own units")
+
+
+class Gate(BaseModel):
+    """A gate file: `tolerance`, `alpha`, failure limits and `metrics: {NAME: {relative: 0.5, absolute: 0.05}}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    tolerance: float = Field(0.05, ge=0, description="default threshold, a fraction of each metric's range")
+    alpha: float = Field(0.05, ge=0, le=1, description="fail on a worsening with paired p below this (0 = off)")
+    max_failure_rate: float = Field(0.02, ge=0, le=1)
+    max_coverage_drop: float = Field(0.0, ge=0, le=1)
+    metrics: dict[str, Threshold] = Field(default_factory=dict)
+
+
+def load_gate(path: Path) -> Gate:
+    """Read a gate file; a typo in a key or a negative threshold is refused with its location."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        return Gate.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise CompareError(f"gate file {path} is not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CompareError(f"gate file {path}: {problems}") from None
+
+
+def parse_tolerances(values: list[str], gate: Gate) -> Gate:
+    """`--tolerance 0.05` sets the default range fraction, `shapes-sc=0.02` one metric's; returns a new gate."""
+    gate = gate.model_copy(deep=True)
     for value in values:
         key, sep, num = value.rpartition("=")
         try:
@@ -75,20 +125,22 @@ def parse_tolerances(values: list[str], default: float = 0.05) -> tuple[float, d
         if tol < 0 or not math.isfinite(tol):
             raise CompareError(f"--tolerance {value!r}: must be a non-negative number")
         if sep:
-            per[key] = tol
+            gate.metrics[key] = Threshold(range=tol)
         else:
-            default = tol
-    return default, per
+            gate.tolerance = tol
+    return gate
 
 
 @dataclass
 class Verdict:
     metric: str
-    verdict: str  # ok | improved | regression | coverage-drop | failure-rate | missing
+    verdict: str  # ok | improved | regression | significant-regression | coverage-drop | failure-rate | missing
     baseline: float | None
     candidate: float | None
     delta: float | None
-    allowed_drop: float
+    allowed_drop: float  # how much worse (in the metric's bad direction) it may get
+    rule: str = ""  # where allowed_drop comes from, e.g. "5% of range 0-12"
+    higher_is_better: bool = True
     ci95: tuple[float, float] | None = None
     p_value: float | None = None
     n_paired: int = 0
@@ -113,6 +165,7 @@ class Comparison:
     n_only_candidate: int
     sample_failure_rate: float
     max_failure_rate: float
+    alpha: float
     verdicts: list[Verdict]
     notes: list[str]
 
@@ -149,11 +202,27 @@ def _check_same_data(base: Side, cand: Side) -> None:
                 )
 
 
-def _allowed_drop(meta: dict[str, Any], tol: float) -> float:
-    low, high = (meta.get("range") or [None, None])[:2]
-    if low is not None and high is not None and math.isfinite(low) and math.isfinite(high) and high > low:
-        return tol * (high - low)
-    return tol
+def _allowed_drop(meta: dict[str, Any], th: Threshold | None, default: float) -> tuple[float, str]:
+    """The strictest threshold set for a metric, and a short rule naming it."""
+    th = th or Threshold(range=default)
+    if th.range is None and th.relative is None and th.absolute is None:
+        th = Threshold(range=default)
+    options: list[tuple[float, str]] = []
+    if th.absolute is not None:
+        options.append((th.absolute, "absolute"))
+    if th.relative is not None:
+        mean = meta.get("mean")
+        if mean is not None and math.isfinite(mean):
+            options.append((th.relative * abs(mean), f"{th.relative:g}x baseline"))
+    if th.range is not None:
+        low, high = (meta.get("range") or [None, None])[:2]
+        if low is not None and high is not None and math.isfinite(low) and math.isfinite(high) and high > low:
+            options.append((th.range * (high - low), f"{th.range:g}x range {low:g}-{high:g}"))
+        else:
+            options.append((th.range, f"{th.range:g} (no range)"))
+    if not options:  # only `relative` given and the baseline has no mean
+        return 0.0, "no baseline mean"
+    return min(options)
 
 
 def _scores(side: Side, ids: list[str], key: str) -> dict[str, float | None]:
@@ -173,22 +242,16 @@ def _failure_rate(side: Side, ids: list[str], key: str) -> float:
     return bad / len(ids) if ids else 0.0
 
 
-def compare(
-    candidate: Side,
-    baseline: Side,
-    tolerance: float = 0.05,
-    per_metric: dict[str, float] | None = None,
-    max_failure_rate: float = 0.02,
-    max_coverage_drop: float = 0.0,
-) -> Comparison:
+def compare(candidate: Side, baseline: Side, gate: Gate | None = None) -> Comparison:
     """Per-metric verdicts of `candidate` against `baseline` (see the module docstring for the rules)."""
-    per_metric = per_metric or {}
+    gate = gate or Gate()
+    max_failure_rate, max_coverage_drop = gate.max_failure_rate, gate.max_coverage_drop
     _check_same_data(baseline, candidate)
     base_metrics: dict[str, Any] = baseline.summary.get("metrics", {})
     cand_metrics: dict[str, Any] = candidate.summary.get("metrics", {})
-    unknown = set(per_metric) - set(base_metrics)
+    unknown = set(gate.metrics) - set(base_metrics)
     if unknown:
-        raise CompareError(f"--tolerance given for metric(s) the baseline does not have: {', '.join(sorted(unknown))}")
+        raise CompareError(f"threshold given for metric(s) the baseline does not have: {', '.join(sorted(unknown))}")
     notes: list[str] = []
     verdicts: list[Verdict] = []
     if baseline.samples is not None and candidate.samples is not None:
@@ -212,10 +275,11 @@ def compare(
     order = [k for k in baseline.summary.get("columns") or [] if k in base_metrics]  # headline first
     for key in order + sorted(set(base_metrics) - set(order)):
         bmeta = base_metrics[key]
-        allowed = _allowed_drop(bmeta, per_metric.get(key, tolerance))
-        sign = 1.0 if bmeta.get("higher_is_better", True) else -1.0
+        allowed, rule = _allowed_drop(bmeta, gate.metrics.get(key), gate.tolerance)
+        higher = bool(bmeta.get("higher_is_better", True))
+        sign = 1.0 if higher else -1.0
         if key not in cand_metrics:
-            verdicts.append(Verdict(key, "missing", bmeta.get("mean"), None, None, allowed))
+            verdicts.append(Verdict(key, "missing", bmeta.get("mean"), None, None, allowed, rule, higher))
             continue
         if mode == "samples":
             res = paired(_scores(baseline, shared, key), _scores(candidate, shared, key))
@@ -226,6 +290,8 @@ def compare(
                 res.mean_b if res else None,
                 res.delta if res else None,
                 allowed,
+                rule,
+                higher,
                 res.ci95 if res else None,
                 res.p_value if res else None,
                 res.n if res else 0,
@@ -242,6 +308,8 @@ def compare(
                 c,
                 None if b is None or c is None else c - b,
                 allowed,
+                rule,
+                higher,
                 coverage_baseline=bmeta.get("coverage"),
                 coverage_candidate=cand_metrics[key].get("coverage"),
                 failure_rate=1.0 - (cand_metrics[key].get("coverage") or 0.0),
@@ -251,6 +319,8 @@ def compare(
             v.notes.append("no sample has a score on both sides")
         elif sign * v.delta < -allowed - 1e-12:
             v.verdict = "regression"
+        elif sign * v.delta < 0 and v.p_value is not None and v.p_value < gate.alpha:
+            v.verdict = "significant-regression"
         elif (
             v.coverage_baseline is not None
             and v.coverage_candidate is not None
@@ -277,6 +347,7 @@ def compare(
         n_only_candidate=n_only_c,
         sample_failure_rate=sample_failure_rate,
         max_failure_rate=max_failure_rate,
+        alpha=gate.alpha,
         verdicts=verdicts,
         notes=notes,
     )
@@ -288,7 +359,18 @@ def _num(x: float | None, fmt: str = ".3f") -> str:
 
 def render_text(c: Comparison) -> str:
     """A plain-text verdict table (what a CI log shows)."""
-    head = ["metric", "verdict", "baseline", "run", "delta", "allowed drop", "95% CI of delta", "p", "coverage"]
+    head = [
+        "metric",
+        "better",
+        "verdict",
+        "baseline",
+        "run",
+        "delta",
+        "fails if worse by more than",
+        "95% CI of delta",
+        f"p (fails if worse and < {c.alpha:g})" if c.alpha > 0 else "p (not gated)",
+        "coverage",
+    ]
     rows = [head]
     for v in c.verdicts:
         ci = f"[{v.ci95[0]:+.3f}, {v.ci95[1]:+.3f}]" if v.ci95 else "–"
@@ -301,11 +383,12 @@ def render_text(c: Comparison) -> str:
         rows.append(
             [
                 v.metric,
+                "higher" if v.higher_is_better else "lower",
                 v.verdict.upper() if v.failed else v.verdict,
                 _num(v.baseline),
                 _num(v.candidate),
                 delta,
-                _num(v.allowed_drop),
+                f"{_num(v.allowed_drop)} ({v.rule})" if v.rule else _num(v.allowed_drop),
                 ci,
                 _num(v.p_value, ".3g"),
                 cov,

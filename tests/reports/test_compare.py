@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mirabench.reports.compare import CompareError, compare, load_side, parse_tolerances
+from mirabench.reports.compare import CompareError, Gate, compare, load_side, parse_tolerances
 from mirabench.run.demo import demo_spec
 from mirabench.run.runner import run
 from mirabench.types import Stop
@@ -19,7 +19,14 @@ BASELINE = Path(__file__).resolve().parents[2] / "results" / "baselines" / "shap
 
 
 def write_run(
-    path: Path, scores: dict[str, float | None], *, suite: str = "s", version: str = "v1", **kw: object
+    path: Path,
+    scores: dict[str, float | None],
+    *,
+    suite: str = "s",
+    version: str = "v1",
+    metric: str = "m",
+    span: tuple[float, float] = (0, 10),
+    **kw: object,
 ) -> Path:
     """A minimal run directory following the contract: run.json, summary.json, samples.jsonl."""
     path.mkdir(parents=True)
@@ -29,8 +36,8 @@ def write_run(
             "id": sid,
             "instruction": f"do {sid}",
             "status": status.get(sid, "done") if isinstance(status, dict) else "done",
-            "scores": {"m": v},
-            "score_status": {"m": "ok" if v is not None else "api_error"},
+            "scores": {metric: v},
+            "score_status": {metric: "ok" if v is not None else "api_error"},
         }
         for sid, v in scores.items()
     ]
@@ -40,10 +47,10 @@ def write_run(
         "n_samples": len(rows),
         "n_failed": sum(r["status"] == "failed" for r in rows),
         "metrics": {
-            "m": {
+            metric: {
                 "mean": sum(vals) / len(vals) if vals else None,
                 "coverage": len(vals) / len(rows),
-                "range": [0, 10],
+                "range": list(span),
                 "higher_is_better": kw.get("higher_is_better", True),
             }
         },
@@ -62,15 +69,14 @@ def test_tolerance_is_a_fraction_of_the_range_and_only_shared_samples_count(tmp_
     base = load_side(write_run(tmp_path / "b", {"a": 8.0, "b": 6.0, "gone": 0.0}))
     # on the shared samples a, b the mean drops from 7.0 to 6.6: 0.4 points, 4% of the 0-10 range
     cand = load_side(write_run(tmp_path / "c", {"a": 7.6, "b": 5.6, "new": 10.0}))
-    res = compare(cand, base, tolerance=0.05)
+    res = compare(cand, base, Gate(tolerance=0.05))
     v = res.verdicts[0]
     assert (res.n_shared, res.n_only_baseline, res.n_only_candidate) == (2, 1, 1)
     assert v.baseline == pytest.approx(7.0) and v.candidate == pytest.approx(6.6) and v.delta == pytest.approx(-0.4)
     assert v.allowed_drop == pytest.approx(0.5) and v.verdict == "ok" and res.passed
-    res = compare(cand, base, tolerance=0.03)  # 0.3 allowed: the 0.4 drop is a regression
+    res = compare(cand, base, Gate(tolerance=0.03))  # 0.3 allowed: the 0.4 drop is a regression
     assert verdict(res) == "regression" and not res.passed
-    default, per = parse_tolerances(["0.03", "m=0.1"])
-    assert compare(cand, base, default, per).passed
+    assert compare(cand, base, parse_tolerances(["0.03", "m=0.1"], Gate())).passed
     assert verdict(compare(load_side(write_run(tmp_path / "up", {"a": 9.0, "b": 8.0})), base)) == "improved"
 
 
@@ -80,22 +86,46 @@ def test_lower_is_better_metrics_regress_upwards(tmp_path: Path) -> None:
     assert verdict(compare(cand, base)) == "regression"
 
 
+def test_rare_lower_is_better_metric_growing_tenfold_fails_by_significance_and_by_gate_file(tmp_path: Path) -> None:
+    """shapes-collateral 0.010 -> 0.110 on 100 shared samples: inside 5% of its 0-12 range, but p ~ 0.002."""
+    kw: dict[str, object] = {"metric": "shapes-collateral", "span": (0, 12), "higher_is_better": False}
+    base = write_run(tmp_path / "b", {f"s{i}": 1.0 if i == 0 else 0.0 for i in range(100)}, **kw)
+    cand = write_run(tmp_path / "c", {f"s{i}": 1.0 if i <= 10 else 0.0 for i in range(100)}, **kw)
+    res = cli("compare", str(cand), "--baseline", str(base))
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "shapes-collateral  lower   SIGNIFICANT-REGRESSION  0.010     0.110  +0.100" in res.stdout
+    assert "fails if worse by more than" in res.stdout and "0.600 (0.05x range 0-12)" in res.stdout
+    assert "p (fails if worse and < 0.05)" in res.stdout
+    p = next(v.p_value for v in compare(load_side(cand), load_side(base)).verdicts)
+    assert p is not None and 0.0005 < p < 0.005
+    res = cli("compare", str(cand), "--baseline", str(base), "--alpha", "0")  # the old gate: a 5%-of-range threshold
+    assert res.returncode == 0 and "PASS" in res.stdout and "p (not gated)" in res.stdout
+    (tmp_path / "gate.yaml").write_text("alpha: 0\nmetrics:\n  shapes-collateral: {relative: 0.5, absolute: 0.2}\n")
+    res = cli("compare", str(cand), "--baseline", str(base), "--gate", str(tmp_path / "gate.yaml"), "--format", "json")
+    assert res.returncode == 1
+    (v,) = json.loads(res.stdout)["verdicts"]
+    assert v["verdict"] == "regression" and v["allowed_drop"] == pytest.approx(0.005) and v["rule"] == "0.5x baseline"
+    (tmp_path / "typo.yaml").write_text("metrics:\n  shapes-collateral: {relativ: 0.5}\n")
+    res = cli("compare", str(cand), "--baseline", str(base), "--gate", str(tmp_path / "typo.yaml"))
+    assert res.returncode == 2 and "metrics.shapes-collateral.relativ" in res.stderr
+
+
 def test_coverage_drop_and_failure_rates_fail_the_gate(tmp_path: Path) -> None:
     base = load_side(write_run(tmp_path / "b", {f"s{i}": 5.0 for i in range(50)}))
     one_missing = {f"s{i}": (None if i == 0 else 5.0) for i in range(50)}
     cand = load_side(write_run(tmp_path / "c", one_missing))
     res = compare(cand, base)  # 2% judge failures, coverage 100% -> 98%
     assert verdict(res) == "coverage-drop" and not res.passed
-    assert verdict(compare(cand, base, max_coverage_drop=0.05)) == "ok"  # 2% is not over the 2% failure limit
+    assert verdict(compare(cand, base, Gate(max_coverage_drop=0.05))) == "ok"  # 2% is not over the 2% failure limit
     two_missing = {f"s{i}": (None if i < 2 else 5.0) for i in range(50)}
     cand2 = load_side(write_run(tmp_path / "c2", two_missing))
-    assert verdict(compare(cand2, base, max_coverage_drop=0.05)) == "failure-rate"  # 4% > 2%
+    assert verdict(compare(cand2, base, Gate(max_coverage_drop=0.05))) == "failure-rate"  # 4% > 2%
     failed = load_side(
         write_run(tmp_path / "f", {f"s{i}": 5.0 for i in range(50)}, status={"s1": "failed", "s2": "failed"})
     )
     res = compare(failed, base)
     assert res.sample_failure_rate == pytest.approx(0.04) and not res.passed
-    assert compare(failed, base, max_failure_rate=0.05).passed
+    assert compare(failed, base, Gate(max_failure_rate=0.05)).passed
 
 
 def test_other_suite_data_version_or_data_is_refused(tmp_path: Path) -> None:
