@@ -21,7 +21,7 @@ template; `mirabench list` and the run's provenance (`layout`) say so.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -43,9 +43,18 @@ class EditScoreOptions(LocalJudgeOptions):
     seed: int = 42
 
 
+OPENAI_LAYOUT_NOTE = (
+    "backend=openai: the OpenAI-compatible server applies the served model's chat template; upstream EditScore "
+    "builds its own (fixed system sentence, <imgN>: tags, vision tokens), so requests are not upstream's layout"
+)
+
+
 @metrics.register(
     "editscore",
-    description="EditScore reward model (Qwen-VL + LoRA): EditScore-SC, -PQ, -OA",
+    description=(
+        "EditScore reward model (Qwen-VL + LoRA): EditScore-SC, -PQ, -OA; backend=openai cannot reproduce "
+        "upstream's request layout (the server applies its own chat template)"
+    ),
     needs=Needs(modules=("torch", "transformers", "peft"), extra="local"),
 )
 class EditScoreMetric(VieJudgeMetric):
@@ -65,3 +74,10 @@ class EditScoreMetric(VieJudgeMetric):
         Column("editscore-pq", 0, 10, True, "EditScore-PQ: min(perceptual quality scores) / 2.5"),
         Column("editscore-oa", 0, 10, True, "EditScore-OA: per-sample sqrt(SC x PQ)"),
     )
+
+    def layout(self) -> dict[str, Any]:
+        out = super().layout()
+        if self.opts.backend == "openai":  # type: ignore[attr-defined]
+            out["reproduces_upstream"] = False
+            out["note"] = OPENAI_LAYOUT_NOTE
+        return out

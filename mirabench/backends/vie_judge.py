@@ -354,8 +354,23 @@ class VieJudgeMetric(Metric):
         ident["prompts"] = self.prompts.identity()
         return ident
 
+    def layout(self) -> dict[str, Any]:
+        """How requests are laid out, for the run's provenance (subclasses add what upstream does differently)."""
+        o = self.opts
+        return {
+            "images_first": self.images_first,
+            "image_format": o.image_format,
+            "temperature": o.temperature,
+            "max_tokens": o.max_tokens,
+            "policy": o.policy,
+        }
+
     def run_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"prompts": self.prompts.identity(), "judge_requested": self.model}
+        info: dict[str, Any] = {
+            "prompts": self.prompts.identity(),
+            "judge_requested": self.model,
+            "layout": self.layout(),
+        }
         if self._client is not None:
             info["judge"] = self._client.config.public()
             info["usage"] = self._client.ledger.snapshot()

@@ -75,7 +75,8 @@ class ChatRequest:
 
     `temperature=None` means "send nothing" (the provider default), as VIEScore and ImgEdit do.
     `extra` holds provider-specific fields passed through as is (e.g. top_p); `cache_salt` separates calls that
-    are otherwise identical on purpose (e.g. the i-th pass of an Avg@N ensemble).
+    are otherwise identical on purpose (e.g. the i-th pass of an Avg@N ensemble). `turns` lists the part indexes
+    where a new user turn starts, for Gemini (VIEScore sends the images in one turn and the text in the next).
     """
 
     parts: tuple[Part, ...]
@@ -87,6 +88,7 @@ class ChatRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     cache_salt: str = ""
     tag: str = ""
+    turns: tuple[int, ...] = ()
 
     @classmethod
     def build(
@@ -124,6 +126,7 @@ class ChatRequest:
             "seed": self.seed,
             "extra": self.extra,
             "salt": self.cache_salt,
+            **({"turns": list(self.turns)} if self.turns else {}),
         }
 
 
@@ -145,12 +148,20 @@ def openai_messages(req: ChatRequest, detail: str | None = None) -> list[dict[st
     return messages
 
 
+def _turns(req: ChatRequest) -> list[tuple[Part, ...]]:
+    cuts = [0, *(t for t in req.turns if 0 < t < len(req.parts)), len(req.parts)]
+    return [req.parts[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
 def gemini_contents(req: ChatRequest) -> list[dict[str, Any]]:
-    """generateContent `contents` (plain dicts the google-genai client accepts): one user turn, parts in order."""
-    parts: list[dict[str, Any]] = []
-    for p in req.parts:
-        if isinstance(p, ImagePart):
-            parts.append({"inline_data": {"data": p.data, "mime_type": p.mime}})
-        else:
-            parts.append({"text": p})
-    return [{"role": "user", "parts": parts}]
+    """generateContent `contents` (plain dicts the google-genai client accepts): user turns, parts in order."""
+    contents = []
+    for turn in _turns(req):
+        parts: list[dict[str, Any]] = []
+        for p in turn:
+            if isinstance(p, ImagePart):
+                parts.append({"inline_data": {"data": p.data, "mime_type": p.mime}})
+            else:
+                parts.append({"text": p})
+        contents.append({"role": "user", "parts": parts})
+    return contents

@@ -7,6 +7,7 @@ Expected outcomes were worked out by reading the upstream files (VIEScore `viesc
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import random
 from importlib import metadata
@@ -137,3 +138,18 @@ def test_upstream_arithmetic(sc: list, pq: list, flavour: Any, expected: tuple) 
 def test_upstream_crashes(sc: Any, pq: Any, flavour: Any, error: str) -> None:
     out = evaluate_upstream(Answer(sc), Answer(pq), flavour, 25 if flavour == "editscore" else 10)
     assert isinstance(out, str) and out.startswith(f"upstream raises {error}")
+
+
+def test_editscore_over_openai_says_it_is_not_upstreams_layout() -> None:
+    from typer.testing import CliRunner
+
+    from mirabench.cli.root import app
+    from mirabench.registry import metrics
+
+    m = metrics.build("editscore", backend="openai", base_url="http://127.0.0.1:9/v1")
+    assert m.run_info()["layout"]["reproduces_upstream"] is False and "chat template" in m.run_info()["layout"]["note"]
+    local = metrics.build("editscore", backend="transformers")
+    assert "reproduces_upstream" not in local.run_info()["layout"]
+    listing = CliRunner().invoke(app, ["list", "metrics", "--json"])
+    (entry,) = [e for e in json.loads(listing.output) if e["name"] == "editscore"]
+    assert "cannot reproduce upstream's request layout" in entry["description"]

@@ -80,8 +80,8 @@ def test_qwen3vl_sc_in_process_real_generation_and_scripted_numbers(qwen3: Path)
 
 
 def test_qwen3vl_sc_server_backend_needs_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    with pytest.raises(PluginUnavailable, match="base_url"):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # the GPT endpoint: never a fallback
+    with pytest.raises(PluginUnavailable, match="OPENAI_BASE_URL is not used"):
         metrics.build("qwen3vl-sc")
 
 

@@ -231,6 +231,7 @@ def test_served_qwen3vl_and_editscore_layouts(fake_api: FakeAPIServer) -> None:
     assert out["qwen3vl-o"].status is ScoreStatus.OK
     sc = max(fake_api.requests, key=lambda r: r.n_images).body
     assert sc["model"] == "Qwen/Qwen3-VL-8B-Instruct"
+    assert (sc["temperature"], sc["max_tokens"]) == (0.0, 512)  # GEdit-Bench's Qwen judge: greedy, 512 tokens
     content = sc["messages"][0]["content"]
     assert [p["type"] for p in content] == ["image_url", "image_url", "text"]
     assert content[0]["image_url"]["url"].startswith("data:image/png;base64,")
@@ -304,3 +305,45 @@ def test_gedit_samples_are_judged_at_the_source_size(fake_api: FakeAPIServer) ->
     pq = sorted((r for r in fake_api.requests if r.n_images == 1), key=lambda r: r.text)
     sizes = sorted(decode(r.body["messages"][0]["content"][1]["image_url"]["url"]).size for r in pq)
     assert sizes == [(20, 10), (40, 30)]  # resized (PIL default filter) only where the suite's protocol says so
+
+
+def test_gemini_faithful_layout_golden(fake_api: FakeAPIServer) -> None:
+    """VIEScore's Gemini call: images in a first user turn, the text in the next; its decoding and safety settings."""
+    out = scores_for("gemini-sc", [item("make the square blue")], policy="faithful", cache=False)[0]
+    assert out["gemini-sc"].status is ScoreStatus.OK
+    sc_req = max(fake_api.requests, key=lambda r: r.n_images)
+    body = json.loads(json.dumps(sc_req.body))
+    for turn in body["contents"]:
+        for part in turn["parts"]:
+            if "inlineData" in part:
+                part["inlineData"]["data"] = decode(part["inlineData"]["data"]).format  # bytes -> their format
+    assert body == {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"inlineData": {"data": "JPEG", "mime_type": "image/jpeg"}},
+                    {"inlineData": {"data": "JPEG", "mime_type": "image/jpeg"}},
+                ],
+            },
+            {"role": "user", "parts": [{"text": load_prompts("viescore").sc_text("make the square blue")}]},
+        ],
+        "generationConfig": {
+            "temperature": 1.0,
+            "topP": 0.95,
+            "topK": 64.0,
+            "maxOutputTokens": 8192,
+            "responseMimeType": "text/plain",
+        },
+        "safetySettings": [
+            {"category": c, "threshold": "BLOCK_NONE"}
+            for c in (
+                "HARM_CATEGORY_HARASSMENT",
+                "HARM_CATEGORY_HATE_SPEECH",
+                "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+                "HARM_CATEGORY_DANGEROUS_CONTENT",
+            )
+        ],
+    }
+    m = metrics.build("gemini-sc", policy="faithful")
+    assert m.run_info()["layout"]["top_k"] == 64 and m.run_info()["layout"]["safety"] == "BLOCK_NONE x4"
