@@ -139,9 +139,10 @@ def api_image_format(data: bytes) -> str | None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write-then-rename: a reader (or a resume after kill -9) sees the old file or the new one, never half."""
+    """Write-then-rename: a reader (or a resume after kill -9) sees the old file or the new one, never half.
+    The temp name carries the writer's PID, so a sweep can tell a dead writer's leftovers from a live one's."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -158,17 +159,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 class ImageDir:
     """A folder of PNGs named by pixel hash; writes are atomic and idempotent."""
 
-    def __init__(self, root: Path, *, single_writer: bool = False) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
-        if single_writer:
-            self.sweep()
-
-    def sweep(self) -> None:
-        """Delete temp files left by a process killed mid-write (never referenced by a store). Only when no other
-        process may be writing here."""
-        for stale in self.root.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
 
     def path(self, digest: str) -> Path:
         return self.root / f"{digest}.png"

@@ -225,7 +225,7 @@ def merge(run_dir: Annotated[Path, typer.Argument(help="a sharded run directory"
 @app.command()
 def status(run_dir: Annotated[Path, typer.Argument(help="a run directory (read only: safe while it runs)")]) -> None:
     """How far a run and each of its shards have got: samples done, failed, running, pending, steps."""
-    from mirabench.rundir.status import run_status
+    from mirabench.rundir.status import run_state, run_status
 
     manifest, stores = run_status(run_dir)
     if not manifest and not stores:
@@ -233,7 +233,7 @@ def status(run_dir: Annotated[Path, typer.Argument(help="a run directory (read o
     shards = manifest.get("shards", {})
     console.print(
         escape(
-            f"{run_dir}: {manifest.get('status', 'not started')}, config {manifest.get('config_hash', '?')}, "
+            f"{run_dir}: {run_state(run_dir, manifest)}, config {manifest.get('config_hash', '?')}, "
             f"attempts {manifest.get('attempts', 0)}" + (f", last sharded as {shards['world']} ranks" if shards else "")
         )
     )

@@ -35,6 +35,7 @@ from mirabench.rundir.shards import (
     write_rank_info,
 )
 from mirabench.rundir.store import RETRYABLE, RunStore, SampleRecord
+from mirabench.rundir.writer import LOCK_FILE, OWNERS, WriterBusy, sweep_temps, writer_lock
 from mirabench.spec import RunSpec, SpecError
 from mirabench.types import Sample
 
@@ -119,27 +120,43 @@ def load_samples(suite: Suite, limit: int | None) -> list[Sample]:
     return out
 
 
-def _open_run_dir(run_dir: Path, spec: RunSpec, config_hash: str, force_new: bool) -> tuple[dict[str, Any], bool]:
+_LOCKS = (LOCK_NAME, LOCK_FILE, OWNERS)
+
+
+def _open_run_dir(run_dir: Path, spec: RunSpec, config_hash: str) -> tuple[dict[str, Any], bool]:
     """Return the manifest to continue (and whether it is a resume), refusing foreign or mismatched dirs."""
     try:
         old = read_manifest(run_dir)
     except ValueError as exc:
         raise RunError(str(exc)) from None
-    if old is None and run_dir.exists() and any(p.name != LOCK_NAME for p in run_dir.iterdir()):
+    if old is None and run_dir.exists() and any(p.name not in _LOCKS for p in run_dir.iterdir()):
         raise RunError(f"{run_dir} exists, is not empty and is not a mirabench run (no run.json); choose another --out")
     if old is not None and old.get("config_hash") != config_hash:
-        if not force_new:
-            before = old.get("spec", {})
-            diffs = [k for k in sorted(set(before) | set(spec.hashed())) if before.get(k) != spec.hashed().get(k)]
-            what = f" (differs in: {', '.join(diffs)})" if diffs else " (plugin versions or options differ)"
-            raise RunError(
-                f"{run_dir} holds a run with config hash {old.get('config_hash')}, this config is {config_hash}"
-                f"{what}. Use another --out, or --force-new to move the old run aside and start afresh."
-            )
-        aside = run_dir.with_name(f"{run_dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
-        run_dir.rename(aside)
-        old = None
+        before = old.get("spec", {})
+        diffs = [k for k in sorted(set(before) | set(spec.hashed())) if before.get(k) != spec.hashed().get(k)]
+        what = f" (differs in: {', '.join(diffs)})" if diffs else " (plugin versions or options differ)"
+        raise RunError(
+            f"{run_dir} holds a run with config hash {old.get('config_hash')}, this config is {config_hash}"
+            f"{what}. Use another --out, or --force-new to move the old run aside and start afresh."
+        )
     return old or {}, old is not None
+
+
+def _move_aside(run_dir: Path, config_hash: str) -> None:
+    """--force-new: a run dir holding another config is renamed `NAME.old-TIME`, under its writer lock."""
+    try:
+        with writer_lock(run_dir) as lock:
+            try:
+                old = read_manifest(run_dir)
+            except ValueError:
+                old = None
+            if old is None or old.get("config_hash") == config_hash:
+                return
+            aside = run_dir.with_name(f"{run_dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+            run_dir.rename(aside)
+            lock.moved(aside)
+    except WriterBusy as exc:
+        raise RunError(str(exc)) from None
 
 
 def run(
@@ -168,12 +185,33 @@ def run(
         raise RunError("--force-new cannot be combined with sharding (every rank would move the run aside)")
     suite = suites.build(spec.suite, **spec.suite_options)
     agent_cls, editor_cls = agents.get(spec.agent), editors.get(spec.editor)
+    pacing = _Pacing(use_cache, max_live, max_pending, score_between_waves)
     identities = plugin_identities(spec, suite, agent_cls.version, editor_cls.version)
     config_hash = spec.config_hash(identities)
     run_dir = Path(out) if out is not None else default_run_dir(spec)
-    manifest, resumed = _begin(run_dir, spec, config_hash, identities, sharded, force_new)
+    if force_new:
+        _move_aside(run_dir, config_hash)
+    try:
+        with writer_lock(run_dir, shared=sharded is not None):
+            return _run_locked(spec, run_dir, suite, config_hash, identities, sharded, use_cache, pacing, progress)
+    except WriterBusy as exc:
+        raise RunError(str(exc)) from None
+
+
+def _run_locked(
+    spec: RunSpec,
+    run_dir: Path,
+    suite: Suite,
+    config_hash: str,
+    identities: dict[str, Any],
+    sharded: Shard | None,
+    use_cache: bool,
+    pacing: _Pacing,
+    progress: Progress | None,
+) -> RunResult:
+    manifest, resumed = _begin(run_dir, spec, config_hash, identities, sharded)
     samples = load_samples(suite, spec.limit)
-    store = RunStore(run_dir, shard_db(run_dir, sharded), exclusive=False) if sharded else RunStore(run_dir)
+    store = RunStore(run_dir, shard_db(run_dir, sharded)) if sharded else RunStore(run_dir)
     try:
         store.add_samples((s.id, i, s.category, s.instruction) for i, s in enumerate(samples))
         built_metrics = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
@@ -185,15 +223,7 @@ def run(
         stats = LoopStats()
         judgements, backends = 0, dict[str, dict[str, Any]]()
         if todo:
-            stats, judgements, backends = _edit_and_score(
-                spec,
-                store,
-                todo,
-                records,
-                built_metrics,
-                _Pacing(use_cache, max_live, max_pending, score_between_waves),
-                progress,
-            )
+            stats, judgements, backends = _edit_and_score(spec, store, todo, records, built_metrics, pacing, progress)
         judgements += _score_missing(store, mine, built_metrics, spec, progress)
         calls = {
             "agent": stats.agent_calls,
@@ -233,11 +263,10 @@ def _begin(
     config_hash: str,
     identities: dict[str, Any],
     sharded: Shard | None,
-    force_new: bool,
 ) -> tuple[dict[str, Any], bool]:
     """Open (or refuse) the run dir and mark the run as running in run.json; ranks take turns on run.json."""
     with run_lock(run_dir):
-        manifest, resumed = _open_run_dir(run_dir, spec, config_hash, force_new)
+        manifest, resumed = _open_run_dir(run_dir, spec, config_hash)
         manifest.update(
             {
                 "spec": spec.hashed(),
@@ -433,6 +462,21 @@ def score_run(
     retry_failed: bool = False,
 ) -> RunResult:
     """Add metrics to a finished run (or retry failed judgements): scores saved images, never edits."""
+    try:
+        with writer_lock(run_dir):
+            return _score_locked(run_dir, metric_names, metric_sets, budget_curve, progress, retry_failed)
+    except WriterBusy as exc:
+        raise RunError(str(exc)) from None
+
+
+def _score_locked(
+    run_dir: Path,
+    metric_names: Sequence[str],
+    metric_sets: dict[str, dict[str, Any]] | None,
+    budget_curve: bool | None,
+    progress: Progress | None,
+    retry_failed: bool,
+) -> RunResult:
     manifest = read_run(run_dir)
     changes: dict[str, Any] = {
         "metrics": list(dict.fromkeys([*manifest.get("metrics", []), *metric_names])),
@@ -471,6 +515,14 @@ def merge_run(run_dir: Path, world: int | None = None) -> RunResult:
 
     Idempotent and safe while ranks still run (it then merges what is committed so far). `world` selects which
     ranks' closing records feed run.json's call counts; default: the last sharded attempt's."""
+    try:
+        with writer_lock(run_dir, shared=True):
+            return _merge_locked(run_dir, world)
+    except WriterBusy as exc:
+        raise RunError(str(exc)) from None
+
+
+def _merge_locked(run_dir: Path, world: int | None) -> RunResult:
     with run_lock(run_dir):
         manifest = read_run(run_dir)
         spec = _manifest_spec(manifest)
@@ -479,12 +531,12 @@ def merge_run(run_dir: Path, world: int | None = None) -> RunResult:
         if ranks:
             manifest["metric_info"] = {**manifest.get("metric_info", {}), **ranks[min(ranks)]["metric_info"]}
         identities = {m: i["identity"] for m, i in manifest.get("metric_info", {}).items() if m in spec.metrics}
-        store = RunStore(run_dir, exclusive=False)
+        store = RunStore(run_dir)
         try:
             store.use_metric_configs({m: cache_key(ident) for m, ident in identities.items()})
             absorb_earlier(store, None)
             if len(ranks) == world:  # every rank has finished (a starting rank clears its record under this lock)
-                store.images.sweep()
+                sweep_temps(run_dir)
             calls: dict[str, int] = {}
             backends: dict[str, list[dict[str, Any]]] = {}
             for info in ranks.values():

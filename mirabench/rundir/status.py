@@ -7,6 +7,7 @@ a login node while ranks are editing.
 from __future__ import annotations
 
 import re
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,9 @@ from typing import Any
 
 from mirabench.rundir.manifest import read_manifest
 from mirabench.rundir.store import open_readonly
+from mirabench.rundir.writer import holders
 
-__all__ = ["StoreProgress", "run_status"]
+__all__ = ["StoreProgress", "run_state", "run_status"]
 
 _SHARD = re.compile(r"^rank-(\d+)-of-(\d+)$")
 
@@ -69,3 +71,18 @@ def _progress(path: Path, name: str, shard: tuple[int, int] | None, finished: bo
         int(steps),
         finished,
     )
+
+
+def run_state(run_dir: Path, manifest: dict[str, Any]) -> str:
+    """The run's status word; a run.json saying `running` with no live writer is a crashed or killed run:
+    "stopped (no writer since <its last heartbeat>)"."""
+    status = str(manifest.get("status", "not started"))
+    if status != "running":
+        return status
+    found = holders(run_dir)
+    live = [h for h in found if h.alive()]
+    if live:
+        return "running (" + ", ".join(h.describe() for h in live) + ")"
+    last = max((h.heartbeat for h in found), default=None)
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last)) if last is not None else manifest.get("updated")
+    return f"stopped (no writer since {since or '?'}); run the same command again to resume"

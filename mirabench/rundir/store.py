@@ -8,6 +8,7 @@ the wave in flight, and a resume continues every trajectory from its last commit
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -62,13 +63,13 @@ class SampleRecord:
 class RunStore:
     """SQLite (WAL) access for one run directory. One writer per process; safe to share across threads."""
 
-    def __init__(self, run_dir: Path, db: Path | None = None, *, exclusive: bool = True) -> None:
-        """`db` names a shard's own store file (the images folder is shared by all shards of the run);
-        `exclusive` says no other process writes this run dir now, so stale temp files may be swept."""
+    def __init__(self, run_dir: Path, db: Path | None = None) -> None:
+        """`db` names a shard's own store file (the images folder is shared by all shards of the run).
+        Writers hold the run dir's writer lock (`rundir.writer`) while a store is open."""
         self.run_dir = run_dir
         self.path = db or run_dir / "store.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.images = ImageDir(run_dir / "images", single_writer=exclusive)
+        self.images = ImageDir(run_dir / "images")
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -258,8 +259,14 @@ class RunStore:
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
-    """A read-only connection to a store file another process may be writing (WAL readers never block it)."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    """A read-only connection to a store file another process may be writing (WAL readers never block it).
+
+    A store in a folder this user cannot write (a read-only copy of a finished run) cannot get its WAL index
+    file, so it is opened as immutable: nobody can be writing it there."""
+    uri = path.resolve().as_uri()
+    if not os.access(path.parent, os.W_OK) and not path.with_name(f"{path.name}-shm").exists():
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+    return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
 
 
 def _metric_configs(db: sqlite3.Connection) -> dict[str, str]:
