@@ -119,6 +119,17 @@ def test_rater_uses_mouse_and_keyboard_reloads_and_resumes(browser: Any, runs: l
         pg = p.page
         assert pg.url.endswith("/item/1") and pg.locator("#progress-text").text_content() == "Item 1 of 5"
         assert pg.locator("article.output").count() == 3
+        # accessible: every radio sits in a label inside a fieldset with a legend; every image has its text
+        assert pg.locator("input[type=radio]").count() == 3 * 3 * 11
+        assert pg.evaluate(
+            "Array.from(document.querySelectorAll('input')).every(i => i.closest('label')"
+            " && i.closest('fieldset').querySelector('legend').textContent.trim())"
+        )
+        assert pg.evaluate("Array.from(document.querySelectorAll('main img')).every(i => i.alt)")
+        assert pg.evaluate(
+            "Array.from(document.querySelectorAll('button')).every(b => b.textContent.trim()"
+            " || b.getAttribute('aria-label'))"
+        )
         assert pg.locator("#instruction").text_content() == study.items[rater["items"][0]]["instruction"]
 
         # item 1 with the mouse

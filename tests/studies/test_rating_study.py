@@ -53,7 +53,7 @@ def test_creation_is_seeded_blinded_and_has_secret_links(runs: list[Path], tmp_p
             full, thumb = a.image(i, system)
             assert full.is_file() and thumb.is_file() and full.parent.name == "images"
     assert create_study(runs, tmp_path / "c", samples=6, raters=4, seed=8).items != a.items
-    with pytest.raises(FileExistsError):
+    with pytest.raises(ValueError, match="created once"):
         create_study(runs, tmp_path / "a", samples=6, raters=4, seed=7)
     with pytest.raises(ValueError, match="same system name"):
         create_study([runs[0], runs[0]], tmp_path / "d")
@@ -264,6 +264,14 @@ def test_kill9_of_the_server_loses_no_acknowledged_rating(runs: list[Path], tmp_
 
     proc, base = start()
     try:
+        port = base.rsplit(":", 1)[1]
+        busy = subprocess.run(
+            [sys.executable, "-m", "mirabench", "rate", "serve", str(study.dir), "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert busy.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in busy.stdout + busy.stderr
         api = f"{base}/api/r/{token}/item/1"
         given = {("A", "sc"): 3, ("A", "pq"): 4, ("A", "bp"): 5, ("B", "sc"): 6, ("B", "pq"): 7}
         for (slot, c), v in given.items():

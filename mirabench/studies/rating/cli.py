@@ -81,7 +81,11 @@ def serve(
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ValueError(f"cannot listen on {host}:{port} ({exc.strerror}); try another --port") from None
     sock.listen(128)  # connections from here on wait in the backlog until the server accepts them
     for line in _links(study, host, sock.getsockname()[1]):
         typer.echo(line)

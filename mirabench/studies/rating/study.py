@@ -140,7 +140,7 @@ def create_study(
         raise ValueError("a study needs at least one sample and one rater")
     out = Path(out)
     if (out / STUDY_FILE).exists():
-        raise FileExistsError(f"{out / STUDY_FILE} exists: a study is created once (its links are already out)")
+        raise ValueError(f"{out / STUDY_FILE} exists: a study is created once (its links are already out)")
     systems, finished = [], []
     for arg in runs:
         name, run_dir = _parse_run(arg)
