@@ -41,7 +41,7 @@ class ApiPlanner(MiraPlanner):
     provider: ClassVar[str] = "openai"
 
     def make_chat(self) -> ChatBackend:
-        return ApiChat("gemini" if self.provider == "gemini" else "openai", self.options)
+        return ApiChat("gemini" if self.provider == "gemini" else "openai", self.options, self.name)
 
 
 @agents.register("gpt-planner", description="MIRA planner prompt on a GPT model (judge client)", needs=OPENAI_API)
@@ -63,4 +63,4 @@ class GptThinker(ThinkerAgent):
     options: Any
 
     def make_chat(self) -> ChatBackend:
-        return ApiChat("openai", self.options)
+        return ApiChat("openai", self.options, self.name)

@@ -116,7 +116,7 @@ class ImgEditJudge(Metric):
     @property
     def client(self) -> JudgeClient:
         if self._client is None:
-            self._client = JudgeClient(self.opts.judge_config("openai"))
+            self._client = JudgeClient(self.opts.judge_config("openai", label=self.name))
         return self._client
 
     def request(self, item: ScoreItem, edit_type: str) -> ChatRequest:
@@ -171,7 +171,7 @@ class ImgEditJudge(Metric):
     def run_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"prompts": {"source": self.source, "sha256": self.sha256}}
         if self._client is not None:
-            info["usage"] = self._client.ledger.snapshot()
+            info["usage"] = self._client.usage()
             info["judge_snapshots"] = info["usage"]["models_reported"]
         return info
 

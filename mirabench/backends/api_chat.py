@@ -35,12 +35,12 @@ class ApiChatOptions(ClientOptions):
 class ApiChat:
     """Prompts -> one JudgeClient.chat_many call per wave (concurrent, cached, retried)."""
 
-    def __init__(self, provider: Literal["openai", "gemini"], options: ApiChatOptions) -> None:
+    def __init__(self, provider: Literal["openai", "gemini"], options: ApiChatOptions, label: str = "") -> None:
         from mirabench.judge import ImageEncoding, JudgeClient
 
         self.options = options
         self.encoding = ImageEncoding(format=options.image_format, max_side=options.image_size)
-        self.client = JudgeClient(options.judge_config(provider))
+        self.client = JudgeClient(options.judge_config(provider, label=label))
 
     def generate(self, prompts: Sequence[Sequence[Part]]) -> list[Reply]:
         from mirabench.judge import ChatRequest
@@ -67,7 +67,7 @@ class ApiChat:
         return out
 
     def usage(self) -> dict[str, Any]:
-        return dict(self.client.ledger.snapshot())
+        return self.client.usage()
 
     def close(self) -> None:
         self.client.close()

@@ -44,7 +44,7 @@ class ApiEditor(Editor, ABC):
         super().__init__(**options)
         from mirabench.judge import JudgeClient
 
-        self.client = JudgeClient(self.options.judge_config(self.provider))
+        self.client = JudgeClient(self.options.judge_config(self.provider, label=self.name))
 
     @abstractmethod
     def send(self, requests: Sequence[EditRequest]) -> list[Any]:
@@ -76,7 +76,7 @@ class ApiEditor(Editor, ABC):
         return image
 
     def run_info(self) -> dict[str, Any]:
-        return {"client": self.client.config.public(), "usage": self.client.ledger.snapshot()}
+        return {"client": self.client.config.public(), "usage": self.client.usage()}
 
     def close(self) -> None:
         self.client.close()

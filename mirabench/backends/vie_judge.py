@@ -112,7 +112,7 @@ class VieJudgeMetric(Metric):
         return self.opts.model or self.default_model
 
     def judge_config(self) -> JudgeConfig:
-        return self.opts.judge_config(self.provider, self.model)
+        return self.opts.judge_config(self.provider, self.model, label=self.name)
 
     def make_client(self) -> JudgeClient:
         o = self.opts
@@ -373,7 +373,7 @@ class VieJudgeMetric(Metric):
         }
         if self._client is not None:
             info["judge"] = self._client.config.public()
-            info["usage"] = self._client.ledger.snapshot()
+            info["usage"] = self._client.usage()
             info["judge_snapshots"] = info["usage"]["models_reported"]
         return info
 

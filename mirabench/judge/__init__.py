@@ -20,6 +20,7 @@ Public API (stable; issue #5's API agents/editors build on it):
     result.status      # "ok" | "api_error" | "refused" | "budget"
     result.text, result.model (snapshot the API reported), result.usage, result.attempts, result.cached
     client.ledger.snapshot()   # calls, retries, 429s, tokens, estimated cost, cache hits, models seen
+    client.usage()             # the same, plus the run's totals over every process when a journal is active
 
     # OpenAI image edits (`images.edit`, provider "openai", e.g. model="gpt-image-1"): one PNG + prompt, n=1
     edit = ImageEditRequest.build(image, "make the sky red", max_side=1536, size="auto", quality="high")
@@ -37,6 +38,9 @@ Public API (stable; issue #5's API agents/editors build on it):
   to a known tier. Retries (jittered exponential) only on retryable errors:
   429, 408, 409, 5xx, timeouts, connection errors and unreadable response bodies. 400/401/403/404 fail at once.
 - Budget: `max_calls` / `max_cost_usd` stop cleanly: calls past the cap return status "budget" and are not sent.
+- Journal: inside `run` / `score` every attempt and every paid answer is written to the run store as it
+  happens (`mirabench.judge.journal`): caps continue across kill -9 and resume, and a resume never pays twice
+  for an answer. A global cache that cannot be written is a warning; a run store that cannot is the end.
 - Cache: successful answers are stored in the global content-addressed `mirabench.cache.Cache`, keyed by provider,
   model, the whole request (image bytes by hash), decoding parameters and `cache_salt`; a repeat is not sent.
 - Image edits go through the same retries, limiter, timeout, budget and ledger (image tokens priced by `prices`),

@@ -45,6 +45,7 @@ class Ledger:
         self.min_concurrency: int | None = None
         self.key_pauses = 0
         self.paced = 0
+        self.cache_errors = 0
 
     def cost_of(self, model: str, usage: Usage) -> float | None:
         price = self.prices.get(model)
@@ -80,6 +81,10 @@ class Ledger:
             self.statuses[status] += 1
             self.cache_hits += int(cached)
 
+    def cache_error(self) -> None:
+        with self._lock:
+            self.cache_errors += 1
+
     def concurrency(self, limit: int, key_pauses: int = 0, paced: int = 0) -> None:
         """The limiter's state after a call: its lowest limit, whole-key pauses and calls held for a reset."""
         with self._lock:
@@ -106,4 +111,5 @@ class Ledger:
                 "min_concurrency": self.min_concurrency,
                 "key_pauses": self.key_pauses,
                 "paced": self.paced,
+                "cache_errors": self.cache_errors,
             }

@@ -7,8 +7,11 @@ counted exactly once in the ledger whatever number of attempts it took.
 from __future__ import annotations
 
 import asyncio
+import errno
 import random
+import sqlite3
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from mirabench.cache import Cache, cache_key
 from mirabench.judge.accounting import Ledger, Usage
 from mirabench.judge.backends import Backend, CallError, GeminiBackend, OpenAIBackend, Reply
 from mirabench.judge.edits import ImageEditRequest
+from mirabench.judge.journal import Attempt, Journal, JournalError, active_journal
 from mirabench.judge.limiter import AdaptiveLimiter
 from mirabench.judge.messages import ChatRequest
 
@@ -50,6 +54,7 @@ class JudgeConfig:
     use_cache: bool = True
     rpm: float | None = None
     tpm: float | None = None
+    label: str = ""  # whose calls these are in the run's journal (a plugin name); default provider:model
 
     def public(self) -> dict[str, Any]:
         return {
@@ -64,6 +69,7 @@ class JudgeConfig:
             "max_cost_usd": self.max_cost_usd,
             "rpm": self.rpm,
             "tpm": self.tpm,
+            "label": self.label,
         }
 
 
@@ -95,6 +101,7 @@ class JudgeClient:
         backend: Backend | None = None,
         cache: Cache | None = None,
         rng: random.Random | None = None,
+        journal: Journal | None = None,
     ) -> None:
         if config.provider == "local" and local is None:
             raise ValueError("a local judge needs a `local` generate function")
@@ -111,6 +118,13 @@ class JudgeClient:
         self._limiter: AdaptiveLimiter | None = None
         self._dispatched = 0
         self._lock = threading.Lock()
+        self._journal = journal if journal is not None else active_journal()
+        self.label = config.label or f"{config.provider}:{config.model}"
+        # what earlier processes of this run spent: it counts for the caps
+        self._carried: dict[str, Any] = {"attempts": 0, "cost_usd": 0.0}
+        if self._journal is not None and config.provider != "local":
+            self._carried = self._journal.totals(self.label)
+        self._cache_failed = False
 
     # -- identity and cache -----------------------------------------------------------------------------------
 
@@ -123,24 +137,53 @@ class JudgeClient:
         return cache_key("judge/1", self.config.provider, self.config.model, base, req.fingerprint())
 
     def _cache_get(self, req: ChatRequest) -> ChatResult | None:
-        if not self.config.use_cache:
-            return None
-        cache = self._get_cache()
-        hit = cache.get(self.key(req))
+        """This run's own paid answer (journal), else the global cache's; None: the call must be made."""
+        hit = None
+        if self._journal is not None and self.config.provider != "local":
+            hit = self._journal.answer(self.key(req))
+        if hit is None and self.config.use_cache:
+            try:
+                hit = self._get_cache().get(self.key(req))
+            except (sqlite3.Error, OSError) as exc:  # an unreadable cache is a miss, not a failed call
+                self._cache_trouble("read", exc)
         if not isinstance(hit, dict) or not hit.get("text"):
             return None
         usage = Usage(**hit.get("usage", {}))
         return ChatResult("ok", hit["text"], hit.get("model", ""), usage, 0, True, "", hit.get("finish_reason", ""))
 
     def _cache_put(self, req: ChatRequest, result: ChatResult) -> None:
+        """Keep an answer in the global cache. A cache that cannot take it (disk full, read-only) costs only the
+        reuse: the answer is already in the run's journal, so the run goes on (one warning per client)."""
         if self.config.use_cache and result.ok and result.text and not result.images:
-            value = {
-                "text": result.text,
-                "model": result.model,
-                "usage": result.usage.as_dict(),
-                "finish_reason": result.finish_reason,
-            }
-            self._get_cache().put(self.key(req), value, kind="judge")
+            try:
+                self._get_cache().put(self.key(req), _answer(result), kind="judge")
+            except (sqlite3.Error, OSError) as exc:
+                self._cache_trouble("write", exc)
+
+    def _cache_trouble(self, what: str, exc: Exception) -> None:
+        self.ledger.cache_error()
+        if not self._cache_failed:
+            self._cache_failed = True
+            warnings.warn(f"judge cache {what} failed ({exc}); answers are kept in the run store", stacklevel=2)
+
+    def _record(self, req: ChatRequest | ImageEditRequest, attempt: Attempt, answer: ChatResult | None) -> None:
+        """Write one attempt (and its answer) to the run's journal before the result goes anywhere else."""
+        if self._journal is None:
+            return
+        try:
+            self._journal.record(attempt, _answer(answer) if answer is not None else None)
+        except (sqlite3.Error, OSError) as exc:
+            full = "disk is full" in str(exc) or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+            raise JournalError(f"cannot record an API call in the run store: {exc}", disk_full=full) from exc
+
+    def usage(self) -> dict[str, Any]:
+        """This process's ledger, plus the run's totals over every process (`run`, `history`) when journaled."""
+        snap = self.ledger.snapshot()
+        if self._journal is not None and self.config.provider != "local":
+            totals = dict(self._journal.totals(self.label))
+            snap["history"] = totals.pop("history", [])
+            snap["run"] = totals
+        return snap
 
     def _get_cache(self) -> Cache:
         with self._lock:
@@ -273,10 +316,12 @@ class JudgeClient:
         return list(await asyncio.gather(*(self._one(r) for r in requests)))
 
     def _budget_left(self) -> bool:
+        """Caps count every attempt of the run: this process's and those the journal holds from earlier ones."""
         c = self.config
-        if c.max_calls is not None and self._dispatched >= c.max_calls:
+        if c.max_calls is not None and self._dispatched + self._carried["attempts"] >= c.max_calls:
             return False
-        return not (c.max_cost_usd is not None and self.ledger.cost_usd >= c.max_cost_usd)
+        spent = self.ledger.cost_usd + float(self._carried["cost_usd"] or 0.0)
+        return not (c.max_cost_usd is not None and spent >= c.max_cost_usd)
 
     def _prepare(self, req: ChatRequest | ImageEditRequest) -> Any:
         """The wire body built in the calling thread (`submit`): callers that build requests one by one while
@@ -340,12 +385,9 @@ class JudgeClient:
                 self.ledger.attempt(retry=attempt > 1)
                 self.ledger.billed(c.model, reply.model, reply.usage)
                 status: Status = "refused" if reply.refusal else "ok"
-                if status == "ok" and not reply.text and not reply.images:
-                    status, last = "api_error", "empty answer"
-                    if attempt < c.max_attempts:
-                        await asyncio.sleep(self._backoff(attempt, None))
-                        continue
-                return ChatResult(
+                empty = status == "ok" and not reply.text and not reply.images
+                outcome = "empty" if empty else ("refused" if reply.refusal else "ok")
+                result = ChatResult(
                     status,
                     reply.text,
                     reply.model,
@@ -356,6 +398,15 @@ class JudgeClient:
                     reply.finish_reason,
                     reply.images,
                 )
+                keep = result if outcome == "ok" and isinstance(req, ChatRequest) and reply.text else None
+                self._record(req, self._attempt(req, outcome, reply.model, reply.usage), keep)
+                if empty:
+                    status, last = "api_error", "empty answer"
+                    if attempt < c.max_attempts:
+                        await asyncio.sleep(self._backoff(attempt, None))
+                        continue
+                    return ChatResult("api_error", "", reply.model, reply.usage, attempt, False, last)
+                return result
             assert err is not None
             rate_limited = err.kind == "rate_limited"
             outcome = "rate_limited" if rate_limited else "error"
@@ -364,11 +415,17 @@ class JudgeClient:
             self.ledger.attempt(
                 retry=attempt > 1, rate_limited=rate_limited, timeout=err.kind == "timeout", error=err.kind
             )
+            self._record(req, self._attempt(req, err.kind, "", Usage()), None)
             last = str(err)
             if not err.retryable or attempt == c.max_attempts:
                 break
             await asyncio.sleep(self._backoff(attempt, err.retry_after))
         return ChatResult("api_error", attempts=attempt, error=last)
+
+    def _attempt(self, req: ChatRequest | ImageEditRequest, outcome: str, model: str, usage: Usage) -> Attempt:
+        key = self.key(req) if isinstance(req, ChatRequest) else ""
+        cost = self.ledger.cost_of(self.config.model, usage)
+        return Attempt(self.label, key, outcome, model, usage.input_tokens, usage.output_tokens, cost)
 
     def _tokens(self, req: ChatRequest | ImageEditRequest) -> int:
         """The estimate `tpm` paces by: input plus `max_tokens` (as providers count a call against the limit)."""
@@ -416,6 +473,16 @@ class JudgeClient:
                 self._cache_put(requests[i], res)
                 out[i] = res
         return [r for r in out if r is not None]
+
+
+def _answer(result: ChatResult) -> dict[str, Any]:
+    """What is kept of an answer (journal and cache alike): enough to serve it again without a call."""
+    return {
+        "text": result.text,
+        "model": result.model,
+        "usage": result.usage.as_dict(),
+        "finish_reason": result.finish_reason,
+    }
 
 
 def _prepare(backend: Backend, req: ChatRequest | ImageEditRequest) -> Any:

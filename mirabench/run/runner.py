@@ -8,15 +8,18 @@ computed. A different config is refused (unless `force_new`, which moves the old
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mirabench.cache import Cache, cache_key
 from mirabench.images import ImageLoadError, image_hash, source_image
+from mirabench.judge.journal import JournalError, use_journal
 from mirabench.plugins import Metric, Suite
 from mirabench.registry import PluginError, agents, editors, metrics, suites
 from mirabench.run.loop import Finished, LiveSample, LoopStats, Scheduler
@@ -34,7 +37,7 @@ from mirabench.rundir.shards import (
     shard_db,
     write_rank_info,
 )
-from mirabench.rundir.store import RETRYABLE, RunStore, SampleRecord
+from mirabench.rundir.store import RETRYABLE, CallLog, RunStore, SampleRecord
 from mirabench.rundir.writer import LOCK_FILE, OWNERS, WriterBusy, sweep_temps, writer_lock
 from mirabench.spec import RunSpec, SpecError
 from mirabench.types import Sample
@@ -211,8 +214,8 @@ def _run_locked(
 ) -> RunResult:
     manifest, resumed = _begin(run_dir, spec, config_hash, identities, sharded)
     samples = load_samples(suite, spec.limit)
-    store = RunStore(run_dir, shard_db(run_dir, sharded)) if sharded else RunStore(run_dir)
-    try:
+    db = shard_db(run_dir, sharded) if sharded else None
+    with _run_store(run_dir, db) as store:
         store.add_samples((s.id, i, s.category, s.instruction) for i, s in enumerate(samples))
         built_metrics = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
         replaced = store.use_metric_configs(_configs(built_metrics))
@@ -246,15 +249,29 @@ def _run_locked(
         _release(built_metrics)
         summary = _finish(run_dir, store, spec, config_hash, manifest, ended=_now(), calls=calls)
         return RunResult(run_dir, summary, stats, resumed, judgements, replaced=replaced)
-    except (OSError, sqlite3.OperationalError) as exc:
-        if not _disk_full(exc):
-            raise
-        raise RunError(
-            f"no space left while writing {run_dir} ({exc}); committed steps are kept: free some space and run "
-            "the same command again to resume"
-        ) from None
+
+
+@contextmanager
+def _run_store(run_dir: Path, db: Path | None = None) -> Iterator[RunStore]:
+    """The run's store, also the journal of every API call made meanwhile (so spend and paid answers survive a
+    kill). A full disk, or a store that refuses an API call's record, stops the command with one line."""
+    store = None
+    try:
+        store = RunStore(run_dir, db)
+        with use_journal(CallLog(store, f"{_now()} pid {os.getpid()}")):
+            yield store
+    except (OSError, sqlite3.OperationalError, JournalError) as exc:
+        if _disk_full(exc):
+            raise RunError(
+                f"no space left while writing {run_dir} ({exc}); committed steps and paid answers are kept: free "
+                "some space and run the same command again to resume"
+            ) from None
+        if isinstance(exc, JournalError):
+            raise RunError(f"{exc}; answers received so far are kept: fix it and run the same command again") from None
+        raise
     finally:
-        store.close()
+        if store is not None:
+            store.close()
 
 
 def _begin(
@@ -294,6 +311,8 @@ def _now() -> str:
 
 
 def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, JournalError):
+        return exc.disk_full
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
     return "disk is full" in str(exc) or "disk I/O error" in str(exc)
@@ -487,8 +506,7 @@ def _score_locked(
     spec = _manifest_spec(manifest, **changes)
     suite = suites.build(spec.suite, **spec.suite_options)
     samples = load_samples(suite, spec.limit)
-    store = RunStore(run_dir)
-    try:
+    with _run_store(run_dir) as store:
         built = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
         replaced = store.use_metric_configs(_configs(built))
         absorb_earlier(store, None)
@@ -505,8 +523,6 @@ def _score_locked(
             metric_options=spec.metric_options,
             budget_curve=spec.budget_curve,
         )
-    finally:
-        store.close()
     return RunResult(run_dir, summary, judgements=judgements, replaced=replaced)
 
 

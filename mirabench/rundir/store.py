@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,9 +22,10 @@ from typing import Any
 from PIL import Image
 
 from mirabench.images import ImageDir
+from mirabench.judge.journal import Attempt
 from mirabench.types import Edit, Score, ScoreStatus, Step, Stop, StopReason, Trajectory
 
-__all__ = ["RETRYABLE", "ImageDir", "RunStore", "SampleRecord", "open_readonly"]
+__all__ = ["RETRYABLE", "CallLog", "ImageDir", "RunStore", "SampleRecord", "open_readonly"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -40,6 +42,12 @@ CREATE TABLE IF NOT EXISTS scores (
     value REAL, status TEXT NOT NULL, raw TEXT, detail TEXT, PRIMARY KEY (sample_id, image, col)
 );
 CREATE TABLE IF NOT EXISTS metric_configs (metric TEXT PRIMARY KEY, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS calls (
+    n INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, label TEXT NOT NULL, key TEXT NOT NULL,
+    outcome TEXT NOT NULL, model TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL);
 """
 
 
@@ -203,6 +211,52 @@ class RunStore:
             out.setdefault((sid, img), {})[col] = Score(value, ScoreStatus(status), raw or "", json.loads(detail))
         return out
 
+    # -- API calls (the judge client's journal) ---------------------------------------------------------------
+
+    def record_call(self, session: str, attempt: Attempt, answer: dict[str, Any] | None) -> None:
+        """One API attempt and the answer it brought, committed together (one transaction per attempt)."""
+        a = attempt
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO calls (session, label, key, outcome, model, input_tokens, output_tokens, cost_usd, at)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (session, a.label, a.key, a.outcome, a.model, a.input_tokens, a.output_tokens, a.cost_usd, time.time()),
+            )
+            if answer is not None and a.key:
+                db.execute("INSERT OR REPLACE INTO answers VALUES (?,?,?)", (a.key, a.label, json.dumps(answer)))
+
+    def call_answer(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM answers WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def call_totals(self, label: str) -> dict[str, Any]:
+        """Attempts, tokens and cost of one client label over the run, and per process (`history`, in order)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT session, COUNT(*), SUM(outcome='ok'), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd),"
+                " COUNT(cost_usd), MIN(n) FROM calls WHERE label=? GROUP BY session ORDER BY MIN(n)",
+                (label,),
+            ).fetchall()
+        history = [
+            {
+                "session": session,
+                "attempts": n,
+                "answered": ok or 0,
+                "input_tokens": tin or 0,
+                "output_tokens": tout or 0,
+                "cost_usd": round(cost, 6) if priced else None,
+            }
+            for session, n, ok, tin, tout, cost, priced, _ in rows
+        ]
+        total: dict[str, Any] = {
+            k: sum(h[k] for h in history) for k in ("attempts", "answered", "input_tokens", "output_tokens")
+        }
+        costs = [h["cost_usd"] for h in history if h["cost_usd"] is not None]
+        total["cost_usd"] = round(sum(costs), 6) if costs else None
+        total["history"] = history
+        return total
+
     # -- shards -----------------------------------------------------------------------------------------------
 
     def absorb(self, other: Path, wanted: Callable[[str], bool] = lambda _: True) -> int:
@@ -256,6 +310,23 @@ class RunStore:
                 their_scores,
             )
         return len(taken)
+
+
+class CallLog:
+    """The run store as one process's judge-client journal (`mirabench.judge.journal.Journal`)."""
+
+    def __init__(self, store: RunStore, session: str) -> None:
+        self.store = store
+        self.session = session
+
+    def record(self, attempt: Attempt, answer: dict[str, Any] | None = None) -> None:
+        self.store.record_call(self.session, attempt, answer)
+
+    def answer(self, key: str) -> dict[str, Any] | None:
+        return self.store.call_answer(key)
+
+    def totals(self, label: str) -> dict[str, Any]:
+        return self.store.call_totals(label)
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
