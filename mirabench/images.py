@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ImageLoadError",
+    "Unreadable",
     "MAX_PIXELS",
     "api_image_format",
     "atomic_write_bytes",
@@ -36,6 +37,7 @@ __all__ = [
     "image_hash",
     "load_image",
     "source_image",
+    "unreadable_reason",
 ]
 
 MAX_PIXELS = 64_000_000
@@ -44,6 +46,23 @@ MAX_PIXELS = 64_000_000
 
 class ImageLoadError(ValueError):
     """A source image is missing, unreadable or unsafe; the message names the file."""
+
+
+class Unreadable:
+    """The image of a suite row that could not be read: a sample that fails alone with the row's message.
+
+    It is the sample's `image` (a callable that raises), not a key of `extra`, so no row's data can set it."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self) -> Image.Image:
+        raise ImageLoadError(self.message)
+
+
+def unreadable_reason(sample: Sample) -> str | None:
+    """The message of a sample whose suite row could not be read, else None."""
+    return sample.image.message if isinstance(sample.image, Unreadable) else None
 
 
 def image_hash(image: Image.Image) -> str:
@@ -69,12 +88,19 @@ def decode_image(data: bytes, label: str = "image") -> Image.Image:
 
 def load_image(path: Path) -> Image.Image:
     """Decode a user-supplied image to RGB with EXIF orientation applied; clear errors, no bombs."""
-    if not path.exists():
-        raise ImageLoadError(f"image file not found: {path}")
-    if path.stat().st_size == 0:
-        raise ImageLoadError(f"image file is empty (0 bytes): {path}")
-    with open(path, "rb") as fh:
-        return _open(fh, str(path))
+    try:
+        if not path.exists():
+            raise ImageLoadError(f"image file not found: {path}")
+        if not path.is_file():
+            raise ImageLoadError(f"image path is not a file (a directory or device): {path}")
+        if path.stat().st_size == 0:
+            raise ImageLoadError(f"image file is empty (0 bytes): {path}")
+        with open(path, "rb") as fh:
+            return _open(fh, str(path))
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path; OSError: unreadable, swapped
+        if isinstance(exc, ImageLoadError):
+            raise
+        raise ImageLoadError(f"cannot read image {path!r}: {exc}") from None
 
 
 def source_image(sample: Sample) -> Image.Image:
@@ -82,8 +108,6 @@ def source_image(sample: Sample) -> Image.Image:
     PIL image, or a zero-argument callable that renders or loads it only now (lazy suites keep memory flat).
 
     Every reader of `Sample.image` (runner, importer, metrics, training) goes through this one function."""
-    if "row_error" in sample.extra:  # a suite row that could not be read: a per-sample failure, not a crash
-        raise ImageLoadError(str(sample.extra["row_error"]))
     image = sample.image
     if callable(image):
         image = image()

@@ -11,6 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from mirabench.images import Unreadable
 from mirabench.types import Sample
 
 __all__ = ["MissingData", "data_home", "failed_sample", "file_digest", "inside", "locate"]
@@ -41,14 +42,18 @@ def locate(given: Path | None, folder: str, what: str, download: str, option: st
 
 
 def inside(root: Path, relative: str) -> Path | None:
-    """`root / relative` resolved, or None when it escapes the data root (`..`, absolute paths, links out)."""
-    path = (root / relative).resolve()
+    """`root / relative` resolved, or None when it escapes the data root (`..`, absolute paths, links out) or
+    names no file at all (a NUL byte)."""
+    try:
+        path = (root / relative).resolve()
+    except (ValueError, OSError):
+        return None
     return path if path.is_relative_to(root.resolve()) else None
 
 
 def failed_sample(sid: str, suite: str, message: str, category: str = "") -> Sample:
     """A row that cannot become a sample: kept, counted as failed with its message, never silently dropped."""
-    return Sample(id=sid, instruction="", image=Path(), suite=suite, category=category, extra={"row_error": message})
+    return Sample(id=sid, instruction="", image=Unreadable(message), suite=suite, category=category)
 
 
 def file_digest(path: Path) -> str:

@@ -21,6 +21,7 @@ from mirabench.images import (
     image_hash,
     load_image,
     source_image,
+    unreadable_reason,
 )
 from mirabench.plugins import Suite
 from mirabench.registry import agents, editors, suites
@@ -127,8 +128,9 @@ def import_images(
 
 def _import_one(store: RunStore, sample: Sample, path: Path, exists: bool) -> str | None:
     """Store one sample as source -> one edit -> stop; returns an error message instead of raising."""
-    if "row_error" in sample.extra:
-        return str(sample.extra["row_error"])
+    unreadable = unreadable_reason(sample)
+    if unreadable:
+        return unreadable
     if not exists:
         return f"no edited image at {path}"
     try:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from mirabench.data.files import failed_sample, inside
 from mirabench.plugins import Options, Suite
 from mirabench.registry import suites
 from mirabench.types import Sample
@@ -52,28 +53,34 @@ def read_manifest(path: Path, root: Path | None, suite: str) -> Iterator[Sample]
 
 
 def row_sample(raw: bytes, line: int, root: Path, suite: str) -> Sample:
-    """One manifest line to a Sample; any problem becomes a `row_error` sample instead of an exception."""
+    """One manifest line to a Sample; any problem becomes a failed sample naming the line, never an exception."""
     where = f"line {line}"
     try:
         row = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return _bad(f"line-{line}", suite, f"{where}: not UTF-8 text")
+        return failed_sample(f"line-{line}", suite, f"{where}: not UTF-8 text")
     except json.JSONDecodeError as exc:
-        return _bad(f"line-{line}", suite, f"{where}: invalid JSON ({exc.msg})")
+        return failed_sample(f"line-{line}", suite, f"{where}: invalid JSON ({exc.msg})")
+    except RecursionError:
+        return failed_sample(f"line-{line}", suite, f"{where}: invalid JSON (nested too deeply)")
     if not isinstance(row, dict):
-        return _bad(f"line-{line}", suite, f"{where}: expected a JSON object")
+        return failed_sample(f"line-{line}", suite, f"{where}: expected a JSON object")
     sid = str(row.get("id") or f"line-{line}")
     missing = [k for k in ("image", "instruction") if not isinstance(row.get(k), str) or not row.get(k)]
     if missing:
-        return _bad(sid, suite, f"{where} (id {sid!r}): missing or non-text field(s) {', '.join(missing)}")
+        return failed_sample(sid, suite, f"{where} (id {sid!r}): missing or non-text field(s) {', '.join(missing)}")
     if len(row["instruction"]) > MAX_INSTRUCTION_CHARS:  # a pasted file, not an instruction: never bill a judge for it
         n_chars = len(row["instruction"])
-        return _bad(
+        return failed_sample(
             sid, suite, f"{where} (id {sid!r}): instruction is {n_chars} characters, over {MAX_INSTRUCTION_CHARS}"
         )
-    image = (root / row["image"]).resolve()
-    if not image.is_relative_to(root):
-        return _bad(sid, suite, f"{where} (id {sid!r}): image path {row['image']!r} leaves the data root {root}")
+    if "\0" in row["image"]:
+        return failed_sample(sid, suite, f"{where} (id {sid!r}): image path {row['image']!r} contains a NUL byte")
+    image = inside(root, row["image"])
+    if image is None:
+        return failed_sample(
+            sid, suite, f"{where} (id {sid!r}): image path {row['image']!r} leaves the data root {root}"
+        )
     atomic = row.get("atomic") or []
     return Sample(
         id=sid,
@@ -84,7 +91,3 @@ def row_sample(raw: bytes, line: int, root: Path, suite: str) -> Sample:
         atomic=tuple(str(a) for a in atomic) if isinstance(atomic, list) else (),
         extra={k: v for k, v in row.items() if k not in ("id", "image", "instruction", "category", "atomic")},
     )
-
-
-def _bad(sid: str, suite: str, message: str) -> Sample:
-    return Sample(id=sid, instruction="", image=Path(), suite=suite, extra={"row_error": message})

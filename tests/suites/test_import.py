@@ -42,7 +42,7 @@ def test_import_then_score_like_a_run_of_ours(tmp_path: Path) -> None:
     assert manifest["spec"]["editor_options"]["label"] == "other-model"
     from mirabench.rundir.store import RunStore
 
-    store = RunStore(tmp_path / "run", exclusive=False)
+    store = RunStore(tmp_path / "run")
     kept = store.images.original(image_hash(load_image(images / "toy-000.png")), "toy-000")
     store.close()
     assert (
