@@ -44,12 +44,20 @@ class GatedMetric(Metric):
         return [{"gated": Score.ok(1.0)} for _ in items]
 
 
+class NoOriginals:
+    """An image folder holding no imported originals (every image was made by an editor)."""
+
+    def original(self, digest: str, sample_id: str) -> None:
+        return None
+
+
 class MemoryStore:
-    """The one RunStore method the scorer uses; `fail` makes it raise like a full disk."""
+    """The RunStore surface the scorer uses; `fail` makes put_scores raise like a full disk."""
 
     def __init__(self, fail: bool = False) -> None:
         self.rows: list[tuple[Any, ...]] = []
         self.fail = fail
+        self.images = NoOriginals()
 
     def put_scores(self, rows: list[tuple[Any, ...]]) -> None:
         if self.fail:
