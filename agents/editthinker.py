@@ -1,16 +1,24 @@
 """`editthinker`: EditThinker's Think-while-Edit critic/refiner (Qwen3-VL-8B; EditThinker-8B weights by default).
 
-Policy `refine`: every edit re-edits the source image with a full, refined instruction. Round 1 sends the user's
-instruction unchanged (all four of the authors' benchmark scripts skip the first rewrite; `first_turn=rewrite`
-asks the thinker first). Each later round the thinker sees (source, latest edit, original instruction, last
-prompt) and answers `<think>`, `<score>{"semantic", "quality"}`, `<answer>`. It stops, as the released loop does,
-when semantic >= `semantic_stop` and quality >= `quality_stop`, or when the answer repeats the last prompt or is
-empty; otherwise the answer is the next prompt. The final image is the latest edit. Output without a score or an
-answer ends the sample with stop reason `error` and the raw text.
+The loop of the released code (appletea233/EditThinker `inference/run_edit_thinker_inference.py`), rules
+`released` (default): every edit re-edits the source image with a full instruction. Turn 1 sends the user's
+instruction unchanged (`--skip_first_turn_rewrite`, which every benchmark script passes; `first_turn=rewrite` asks
+the thinker first). Each later turn the thinker sees (source, latest edit, original instruction, last prompt) and
+answers `<think>`, `<score>{"semantic", "quality"}`, `<answer>`: the first `<score>` block is read as JSON (not
+JSON: no scores), the first `<answer>` block is the new prompt (absent: the last prompt). The loop stops when the
+new prompt equals the last one or is empty, or when semantic >= `semantic_stop` and quality >= `quality_stop`
+(8 and 8 upstream); otherwise it edits with the new prompt. Scores that cannot be compared (strings, a JSON list)
+make upstream retry and then edit again with the same prompt: we do the latter at once. At most
+`max_edit_turns` edits (5 in the released vLLM script); the last edit is not judged. The final image is the
+latest edit. Rules `strict`: a reply without a parsable score or answer ends the sample as an error instead.
+Prompt wording is our own unless `template_file` points at the released `inference/prompt_template.txt`
+(read at run time, hash-pinned).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
@@ -33,6 +41,8 @@ class ThinkerLoopOptions(TemplateOptions):
     first_turn: Literal["direct", "rewrite"] = "direct"
     semantic_stop: float = Field(8.0, ge=0.0, le=10.0)
     quality_stop: float = Field(8.0, ge=0.0, le=10.0)
+    max_edit_turns: int = Field(5, ge=1, description="edits per sample (released vLLM script: MAX_EDIT_TURNS=5)")
+    rules: Literal["released", "strict"] = "released"
 
 
 class EditThinkerOptions(LocalVLMOptions, ThinkerLoopOptions):
@@ -49,23 +59,49 @@ def thinker_prompt(template: Template, state: AgentState) -> list[Part]:
     )
 
 
-def decide(text: str, state: AgentState, semantic_stop: float, quality_stop: float) -> Action:
-    """One thinker answer -> Edit(refined prompt) or Stop, by the released loop's rules."""
-    try:
-        reply = parse_thinker(text)
-    except ParseError as exc:
-        return Stop(f"unparseable thinker output: {exc}", raw=text, error=True)
-    critique = {"semantic": reply.semantic, "quality": reply.quality}
+def decide(
+    text: str,
+    state: AgentState,
+    semantic_stop: float,
+    quality_stop: float,
+    rules: Literal["released", "strict"] = "released",
+) -> Action:
+    """One thinker answer -> Edit(refined prompt) or Stop, by the released loop's rules (or strictly)."""
+    previous = state.last_instruction or state.sample.instruction
+    if rules == "strict":
+        try:
+            reply = parse_thinker(text)
+        except ParseError as exc:
+            return Stop(f"unparseable thinker output: {exc}", raw=text, error=True)
+        new: str | None = reply.answer
+        semantic: Any = reply.semantic
+        quality: Any = reply.quality
+        by_score = semantic >= semantic_stop and quality >= quality_stop
+    else:
+        score = re.search(r"<score>(.*?)</score>", text, re.DOTALL)
+        try:
+            scores: Any = json.loads(score.group(1).strip()) if score else {}
+        except ValueError:
+            scores = {}
+        answer = re.search(r"<answer>(.*?)</answer>", text, re.DOTALL)
+        new = answer.group(1).strip() if answer else None
+        try:
+            semantic, quality = scores.get("semantic", 0), scores.get("quality", 0)
+            by_score = bool(semantic >= semantic_stop and quality >= quality_stop)  # raises where upstream raises
+        except (AttributeError, TypeError):  # upstream retries, then edits again with the same prompt
+            return Edit(previous, None, text)
+    critique = {"semantic": float(semantic), "quality": float(quality)}
     if state.step == 0:  # first-turn rewrite: there is no edit to judge yet
-        return Edit(reply.answer or state.sample.instruction, critique, text)
-    if reply.semantic >= semantic_stop and reply.quality >= quality_stop:
-        return Stop("thinker satisfied (scores at threshold)", critique, text)
-    previous = (state.last_instruction or state.sample.instruction).strip()
-    if not reply.answer.strip():
+        return Edit(new or state.sample.instruction, critique, text)
+    if new is None:
+        return Stop("thinker gave no <answer>: the last prompt stands (satisfied)", critique, text)
+    if not new.strip():
         return Stop("thinker gave an empty prompt (satisfied)", critique, text)
-    if reply.answer.strip() == previous:
+    if new.strip() == previous.strip():
         return Stop("thinker kept the last prompt (satisfied)", critique, text)
-    return Edit(reply.answer.strip(), critique, text)
+    if by_score:
+        return Stop("thinker satisfied (scores at threshold)", critique, text)
+    return Edit(new.strip(), critique, text)
 
 
 class ThinkerAgent(Agent, ABC):
@@ -93,7 +129,9 @@ class ThinkerAgent(Agent, ABC):
         actions: list[Action | None] = [None] * len(states)
         asking: list[int] = []
         for i, s in enumerate(states):
-            if s.step == 0 and opts.first_turn == "direct":
+            if s.step >= opts.max_edit_turns:  # the released loop never judges its last edit
+                actions[i] = Stop(f"turn limit reached (max_edit_turns={opts.max_edit_turns})")
+            elif s.step == 0 and opts.first_turn == "direct":
                 actions[i] = Edit(s.sample.instruction)
             else:
                 asking.append(i)
@@ -101,7 +139,7 @@ class ThinkerAgent(Agent, ABC):
             replies = self.chat.generate([thinker_prompt(self.template, states[i]) for i in asking])
             for i, reply in zip(asking, replies, strict=True):
                 if isinstance(reply, str):
-                    actions[i] = decide(reply, states[i], opts.semantic_stop, opts.quality_stop)
+                    actions[i] = decide(reply, states[i], opts.semantic_stop, opts.quality_stop, opts.rules)
                 else:
                     actions[i] = Stop(reply.reason, error=True)
         return [a if a is not None else Stop("no decision", error=True) for a in actions]

@@ -194,19 +194,67 @@ def test_thinker_stop_rules(sem: float, qual: float, answer: str, expected: str 
         assert isinstance(action, Stop) and not action.error and expected in action.reason
 
 
-def test_thinker_thresholds_are_options_and_bad_output_is_an_error() -> None:
+def test_thinker_thresholds_are_options_and_bad_output_follows_the_rules() -> None:
     text = '<score>{"semantic": 6, "quality": 6}</score><answer>again</answer>'
     assert isinstance(decide(text, thinker_state(1), 6.0, 6.0), Stop)
     assert isinstance(decide(text, thinker_state(1), 6.5, 6.0), Edit)
-    bad = decide("I think it is fine.", thinker_state(1), 8.0, 8.0)
+    # released loop: no <answer> means the last prompt stands, which counts as satisfied
+    released = decide("I think it is fine.", thinker_state(1), 8.0, 8.0)
+    assert isinstance(released, Stop) and not released.error and "no <answer>" in released.reason
+    bad = decide("I think it is fine.", thinker_state(1), 8.0, 8.0, rules="strict")
     assert isinstance(bad, Stop) and bad.error and bad.raw == "I think it is fine."
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "<score>not json</score><answer>make the car red</answer>",
+            Edit("make the car red", {"semantic": 0.0, "quality": 0.0}),
+        ),
+        ("<score>not json</score><answer> make it red </answer>", "kept the last prompt"),  # stripped, then compared
+        ('<score>{"semantic": 9}</score><answer>x</answer>', Edit("x", {"semantic": 9.0, "quality": 0.0})),  # 9 and 0
+        ('<score>{"semantic": "9", "quality": 9}</score><answer>x</answer>', Edit("make it red")),  # "9" >= 8 raises
+        ("<score>[9, 9]</score><answer>x</answer>", Edit("make it red")),  # a list has no .get: same prompt again
+        ('<score>{"semantic": 8, "quality": 8}</score><answer>a</answer><answer>b</answer>', "satisfied"),
+    ],
+)
+def test_released_loop_reads_blocks_like_the_released_code(text: str, expected: object) -> None:
+    action = decide(text, thinker_state(1), 8.0, 8.0)
+    if isinstance(expected, str):
+        assert isinstance(action, Stop) and expected in action.reason and not action.error
+    else:
+        assert isinstance(action, Edit) and (action.instruction, action.critique) == (
+            expected.instruction,  # type: ignore[attr-defined]
+            expected.critique,  # type: ignore[attr-defined]
+        )
+
+
+def test_turn_limit_stops_without_asking_the_thinker() -> None:
+    from mirabench.agents.editthinker import ThinkerAgent
+
+    class NoChat:
+        def generate(self, prompts: list) -> list:
+            raise AssertionError("the last edit is never judged")
+
+        def close(self) -> None:
+            pass
+
+    class Probe(ThinkerAgent):
+        def make_chat(self) -> Any:
+            return NoChat()
+
+    agent = Probe(max_edit_turns=2)
+    assert agent.identity()["options"]["max_edit_turns"] == 2  # recorded with the run
+    (action,) = agent.plan_batch([thinker_state(2)])
+    assert isinstance(action, Stop) and "max_edit_turns=2" in action.reason
 
 
 def test_editthinker_and_rewrite_once_run_on_tiny_checkpoints(tiny: dict[str, Path]) -> None:
     thinker = agents.build("editthinker", path=str(tiny["qwen3-vl"]), max_new_tokens=8, image_size=64)
     first, later = thinker.plan_batch([thinker_state(0), thinker_state(1)])
     assert first == Edit("make it red")  # round 1 skips the rewrite, as the authors' scripts do
-    assert isinstance(later, Stop) and later.error  # random weights cannot produce the tags
+    assert isinstance(later, Stop) and "no <answer>" in later.reason  # random weights: no tags, the prompt stands
     rewrite = agents.build(
         "rewrite-once", path=str(tiny["qwen25-vl"]), max_new_tokens=8, answer_prefix="REWRITTEN_INSTRUCTION:"
     )
