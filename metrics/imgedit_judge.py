@@ -154,6 +154,8 @@ class ImgEditJudge(Metric):
 
     def _score(self, result: ChatResult) -> Score:
         detail: dict[str, Any] = {"judge": result.model or self.opts.model, "prompt_sha256": self.sha256}
+        if result.served:
+            detail["served"] = result.served
         if not result.ok:
             return Score.failed(_STATUS.get(result.status, ScoreStatus.API_ERROR), result.error, **detail)
         values = parse_rubric(result.text)

@@ -326,17 +326,25 @@ class VieJudgeMetric(Metric):
         out: dict[str, Score] = {}
         if sc is not None and pq is not None:
             s, q, o = combine(sc, pq, self.score_range)
-            out[keys[0]] = Score.ok(s, results[0].text, sub=sc, reasoning=parsed[0].reasoning, **common)
-            out[keys[1]] = Score.ok(q, results[1].text, sub=pq, reasoning=parsed[1].reasoning, **common)
-            out[keys[2]] = Score.ok(o, "", **common)
+            out[keys[0]] = Score.ok(
+                s, results[0].text, sub=sc, reasoning=parsed[0].reasoning, served=results[0].served, **common
+            )
+            out[keys[1]] = Score.ok(
+                q, results[1].text, sub=pq, reasoning=parsed[1].reasoning, served=results[1].served, **common
+            )
+            out[keys[2]] = Score.ok(o, "", served=results[0].served or results[1].served, **common)
             return out
         if sc is not None:
-            out[keys[0]] = Score.ok(combine(sc, sc, self.score_range)[0], results[0].text, sub=sc, **common)
+            out[keys[0]] = Score.ok(
+                combine(sc, sc, self.score_range)[0], results[0].text, sub=sc, served=results[0].served, **common
+            )
         else:
             assert sc_fail is not None
             out[keys[0]] = sc_fail
         if pq is not None:
-            out[keys[1]] = Score.ok(combine(pq, pq, self.score_range)[0], results[1].text, sub=pq, **common)
+            out[keys[1]] = Score.ok(
+                combine(pq, pq, self.score_range)[0], results[1].text, sub=pq, served=results[1].served, **common
+            )
         else:
             assert pq_fail is not None
             out[keys[1]] = pq_fail

@@ -76,6 +76,7 @@ class Reply:
     refusal: str | None = None
     images: tuple[bytes, ...] = ()
     rate: RateInfo | None = None
+    served: dict[str, str] = field(default_factory=dict)  # what the provider says answered (model, fingerprint)
 
 
 class CallError(Exception):
@@ -312,7 +313,9 @@ class OpenAIBackend:
             "content_filter" if choice.finish_reason == "content_filter" else None
         )
         rate = rate_info(raw.headers)
-        return Reply(msg.content or "", resp.model or "", usage, choice.finish_reason or "", refusal, rate=rate)
+        served = _served(model=resp.model, system_fingerprint=getattr(resp, "system_fingerprint", None))
+        reason = choice.finish_reason or ""
+        return Reply(msg.content or "", resp.model or "", usage, reason, refusal, rate=rate, served=served)
 
     async def edit_image(self, req: ImageEditRequest, timeout: float) -> Reply:
         """One `images.edit` call (n=1): the answer's b64_json image comes back decoded in `Reply.images`.
@@ -342,6 +345,11 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _served(**fields: Any) -> dict[str, str]:
+    """The provider's own account of what answered, its empty fields left out."""
+    return {k: str(v) for k, v in fields.items() if v}
 
 
 _RAW: Any = {"headers": {"X-Stainless-Raw-Response": "true"}}
@@ -445,7 +453,8 @@ class GeminiBackend:
             elif part.inline_data is not None and part.inline_data.data:
                 images.append(part.inline_data.data)
         refusal = finish if finish in _BLOCKED else None
-        return Reply("".join(texts), resp.model_version or "", usage, finish, refusal, tuple(images))
+        served = _served(model_version=resp.model_version, response_id=getattr(resp, "response_id", None))
+        return Reply("".join(texts), resp.model_version or "", usage, finish, refusal, tuple(images), served=served)
 
     async def aclose(self) -> None:
         try:

@@ -84,6 +84,7 @@ class ChatResult:
     error: str = ""
     finish_reason: str = ""
     images: tuple[bytes, ...] = ()
+    served: dict[str, str] = field(default_factory=dict)  # Reply.served: the provider's model and fingerprint
 
     @property
     def ok(self) -> bool:
@@ -149,7 +150,8 @@ class JudgeClient:
         if not isinstance(hit, dict) or not hit.get("text"):
             return None
         usage = Usage(**hit.get("usage", {}))
-        return ChatResult("ok", hit["text"], hit.get("model", ""), usage, 0, True, "", hit.get("finish_reason", ""))
+        model, finish, served = hit.get("model", ""), hit.get("finish_reason", ""), hit.get("served", {})
+        return ChatResult("ok", hit["text"], model, usage, 0, True, "", finish, (), served)
 
     def _cache_put(self, req: ChatRequest, result: ChatResult) -> None:
         """Keep an answer in the global cache. A cache that cannot take it (disk full, read-only) costs only the
@@ -397,6 +399,7 @@ class JudgeClient:
                     reply.refusal or (last if status != "ok" else ""),
                     reply.finish_reason,
                     reply.images,
+                    reply.served,
                 )
                 keep = result if outcome == "ok" and isinstance(req, ChatRequest) and reply.text else None
                 self._record(req, self._attempt(req, outcome, reply.model, reply.usage), keep)
@@ -468,7 +471,9 @@ class JudgeClient:
                 self.ledger.attempt(retry=False)
                 self.ledger.billed(self.config.model, reply.model, reply.usage)
                 status: Status = "refused" if reply.refusal else ("ok" if reply.text else "api_error")
-                res = ChatResult(status, reply.text, reply.model, reply.usage, 1, False, reply.refusal or "")
+                res = ChatResult(
+                    status, reply.text, reply.model, reply.usage, 1, False, reply.refusal or "", served=reply.served
+                )
                 self.ledger.finished(status)
                 self._cache_put(requests[i], res)
                 out[i] = res
@@ -482,6 +487,7 @@ def _answer(result: ChatResult) -> dict[str, Any]:
         "model": result.model,
         "usage": result.usage.as_dict(),
         "finish_reason": result.finish_reason,
+        "served": result.served,
     }
 
 

@@ -97,6 +97,7 @@ class FakeAPIServer:
         hang_s: float = 5.0,
         seed: int = 0,
         model_versions: dict[str, str] | None = None,
+        fingerprint: str = "fp_fake",
         log_bodies: bool = True,
     ) -> None:
         self.answer = answer
@@ -115,6 +116,7 @@ class FakeAPIServer:
         self._arrivals = 0
         self.hang_s = hang_s
         self.model_versions = model_versions or {}
+        self.fingerprint = fingerprint  # OpenAI's system_fingerprint; settable between calls (a backend change)
         self.log_bodies = log_bodies
         self.requests: list[Received] = []
         self.statuses: Counter[int] = Counter()
@@ -350,6 +352,7 @@ class FakeAPIServer:
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": version,
+                "system_fingerprint": self.fingerprint,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {
                     "prompt_tokens": usage_in,
@@ -370,7 +373,7 @@ class FakeAPIServer:
                     "totalTokenCount": usage_in + usage_out,
                 },
                 "modelVersion": version,
-                "responseId": "fake",
+                "responseId": f"fake-{len(self.requests)}",
             }
         self._send(h, 200, json.dumps(payload).encode())
 

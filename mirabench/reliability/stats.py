@@ -1,0 +1,360 @@
+"""How far to trust a judge column: pure, seeded statistics over arrays of scores (no I/O).
+
+Every estimate comes with its n and a 95% interval (percentile bootstrap over samples, seeded, so a report
+rendered twice shows the same numbers). Missing judgements are NaN and are left out, never counted as zero.
+
+- repeat noise: the same images judged k times; the pooled per-sample standard deviation, ICC(2,1) and
+  Krippendorff's alpha (interval) with the repeats as raters;
+- the smallest system difference a judge can resolve at a run's n (`resolvable_gap`, formula there);
+- rank agreement between two score vectors (Spearman, Kendall), between system rankings (Kendall's tau of
+  system means), and pairwise preference accuracy;
+- drift of a frozen calibration set (paired test and interval of the shift);
+- inter-rater agreement (Krippendorff's alpha, interval level, through the `krippendorff` package).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import krippendorff
+import numpy as np
+from scipy import stats as sps
+
+from mirabench.stats import paired
+
+__all__ = [
+    "Drift",
+    "Estimate",
+    "RepeatNoise",
+    "drift",
+    "icc21",
+    "interval_alpha",
+    "krippendorff_interval",
+    "pairwise_accuracy",
+    "rank_agreement",
+    "repeat_noise",
+    "resolvable_gap",
+    "system_agreement",
+]
+
+N_BOOT = 1000
+ALPHA = 0.05
+POWER = 0.8
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic, its 95% interval (None when it cannot be resampled) and the n it rests on."""
+
+    value: float | None
+    ci95: tuple[float, float] | None
+    n: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "value": None if self.value is None else round(self.value, 6),
+            "ci95": None if self.ci95 is None else [round(self.ci95[0], 6), round(self.ci95[1], 6)],
+            "n": self.n,
+        }
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _bootstrap(
+    stat: Callable[[np.ndarray], float], n: int, seed: int, n_boot: int = N_BOOT
+) -> tuple[float, float] | None:
+    """Percentile 95% interval of `stat(indices)` over resamples of n units; None when too few finite draws."""
+    if n < 3:
+        return None
+    rng = np.random.default_rng(seed)
+    draws = np.array([stat(rng.integers(0, n, size=n)) for _ in range(n_boot)], dtype=float)
+    draws = draws[np.isfinite(draws)]
+    if len(draws) < n_boot // 2:
+        return None
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+# -- repeat noise ---------------------------------------------------------------------------------------------
+
+
+def icc21(values: np.ndarray) -> float | None:
+    """ICC(2,1) of Shrout & Fleiss (two-way random effects, absolute agreement, single rating) of an n x k matrix
+    without gaps: (MSR - MSE) / (MSR + (k-1) MSE + k (MSC - MSE) / n). None when nothing varies at all."""
+    y = np.asarray(values, dtype=float)
+    n, k = y.shape
+    if n < 2 or k < 2:
+        return None
+    grand = y.mean()
+    rows, cols = y.mean(axis=1), y.mean(axis=0)
+    msr = k * float(np.sum((rows - grand) ** 2)) / (n - 1)
+    msc = n * float(np.sum((cols - grand) ** 2)) / (k - 1)
+    mse = float(np.sum((y - rows[:, None] - cols[None, :] + grand) ** 2)) / ((n - 1) * (k - 1))
+    denom = msr + (k - 1) * mse + k * (msc - mse) / n
+    return (msr - mse) / denom if denom > 1e-15 else None
+
+
+def _pairable(data: np.ndarray) -> np.ndarray:
+    """Units (columns) with at least two ratings: the only ones Krippendorff's alpha uses."""
+    return data[:, np.sum(np.isfinite(data), axis=0) >= 2]
+
+
+PACKAGE_MAX_VALUES = 200
+"""Above this many distinct values the package's coincidence matrix is slow (3 s for 600): closed form instead."""
+
+
+def _alpha(data: np.ndarray) -> float | None:
+    """Krippendorff's alpha (interval) of a raters x units matrix (NaN = no rating): by the `krippendorff` package
+    (judge and human scores on a 0-10 grid), or by `interval_alpha` (the same number, tested equal) for continuous
+    scores with many distinct values. None where undefined (fewer than two pairable units, or no variation)."""
+    if _pairable(data).shape[1] < 2:
+        return None
+    if len(np.unique(data[np.isfinite(data)])) > PACKAGE_MAX_VALUES:
+        return _finite(interval_alpha(data))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        try:
+            value = krippendorff.alpha(reliability_data=data, level_of_measurement="interval")
+        except (ValueError, ZeroDivisionError):
+            return None
+    return _finite(value)
+
+
+def interval_alpha(data: np.ndarray) -> float:
+    """The same alpha in closed form, for bootstrap replicates: the package builds a coincidence matrix over the
+    distinct values (3 s a call for 600 distinct floats), this is O(raters x units). Tested equal to the package.
+
+    alpha = 1 - D_o / D_e, D_o = sum_u sum_(i!=j) (v_ui - v_uj)^2 / (m_u - 1) / N over units with m_u >= 2 values,
+    D_e = sum_(a!=b) (v_a - v_b)^2 / (N (N - 1)) over all N pairable values; sum_(i!=j) (x_i - x_j)^2 is
+    2 (m sum x^2 - (sum x)^2)."""
+    units = _pairable(np.asarray(data, dtype=float))
+    ok = np.isfinite(units)
+    x = np.where(ok, units, 0.0)
+    m, s1, s2 = ok.sum(axis=0), x.sum(axis=0), (x * x).sum(axis=0)
+    n = float(m.sum())
+    if units.shape[1] < 2 or n < 2:
+        return math.nan
+    d_o = float(np.sum(2 * (m * s2 - s1 * s1) / (m - 1))) / n
+    d_e = 2 * (n * float(s2.sum()) - float(s1.sum()) ** 2) / (n * (n - 1))
+    return 1.0 - d_o / d_e if d_e > 1e-15 else math.nan
+
+
+@dataclass(frozen=True)
+class RepeatNoise:
+    """Re-asking a judge about the same images: how far its answers move."""
+
+    std: Estimate  # pooled within-sample standard deviation: sqrt(mean of per-sample variances, ddof=1)
+    icc: Estimate  # ICC(2,1), repeats as raters (complete rows only)
+    alpha: Estimate  # Krippendorff's alpha, interval, repeats as raters
+    k: int
+    per_sample_std: list[float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "std": self.std.as_dict(),
+            "icc21": self.icc.as_dict(),
+            "alpha": self.alpha.as_dict(),
+            "k": self.k,
+            "mean_per_sample_std": round(float(np.mean(self.per_sample_std)), 6) if self.per_sample_std else None,
+        }
+
+
+def repeat_noise(values: np.ndarray, seed: int = 0, n_boot: int = N_BOOT) -> RepeatNoise:
+    """n samples x k repeats (NaN = failed judgement). The standard deviation pools per-sample variances, so it
+    estimates the judge's own noise s whatever the spread of true scores; its interval resamples samples."""
+    y = np.asarray(values, dtype=float)
+    if y.ndim != 2:
+        raise ValueError("repeat_noise needs an n x k matrix (samples x repeats)")
+    usable = y[np.sum(np.isfinite(y), axis=1) >= 2]
+    with np.errstate(invalid="ignore"):
+        var = np.nanvar(usable, axis=1, ddof=1) if len(usable) else np.array([])
+    n = len(var)
+    std = Estimate(
+        math.sqrt(float(var.mean())) if n else None,
+        _bootstrap(lambda i: math.sqrt(float(var[i].mean())), n, seed, n_boot),
+        n,
+    )
+    full = y[np.all(np.isfinite(y), axis=1)]
+    icc = Estimate(icc21(full), _bootstrap(lambda i: icc21(full[i]) or math.nan, len(full), seed, n_boot), len(full))
+    alpha = Estimate(_alpha(usable.T), _bootstrap(lambda i: interval_alpha(usable[i].T), n, seed, n_boot), n)
+    return RepeatNoise(std, icc, alpha, y.shape[1], [math.sqrt(v) for v in var])
+
+
+def resolvable_gap(
+    repeat_var: float, n: int, paired_var: float = 0.0, alpha: float = ALPHA, power: float = POWER
+) -> float | None:
+    """The smallest difference of two systems' means (each judged once, on the same n samples) that a two-sided
+    paired test at level `alpha` detects with probability `power`:
+
+        gap = (z[1 - alpha/2] + z[power]) * sqrt((paired_var + 2 * repeat_var) / n)
+
+    A paired per-sample difference carries the judge's noise twice (2 * repeat_var, from re-asking it: the repeat
+    variance) plus the true per-sample differences of the systems (`paired_var`: the observed paired variance
+    minus 2 * repeat_var). With paired_var = 0 it is the floor the judge's noise alone sets: systems that differ
+    by less cannot be told apart by this judge at this n, however alike they are sample by sample.
+    At alpha 0.05 and power 0.8 the factor is 2.80."""
+    if n < 1 or repeat_var < 0 or not math.isfinite(repeat_var):
+        return None
+    z = float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power))
+    return z * math.sqrt((max(paired_var, 0.0) + 2 * repeat_var) / n)
+
+
+# -- agreement ------------------------------------------------------------------------------------------------
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return float(sps.spearmanr(x, y).statistic)
+
+
+def _kendall(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return float(sps.kendalltau(x, y).statistic)
+
+
+def rank_agreement(x: np.ndarray, y: np.ndarray, seed: int = 0, n_boot: int = N_BOOT) -> dict[str, Estimate]:
+    """Sample-level Spearman and Kendall (tau-b) between two judges' scores of the same items (pairs with a NaN on
+    either side left out), each with a bootstrap interval over items."""
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    n = len(a)
+    return {
+        "spearman": Estimate(_finite(_spearman(a, b)), _spearman_ci(a, b, seed, n_boot), n),
+        "kendall": Estimate(_finite(_kendall(a, b)), _bootstrap(lambda i: _kendall(a[i], b[i]), n, seed, n_boot), n),
+    }
+
+
+def _spearman_ci(a: np.ndarray, b: np.ndarray, seed: int, n_boot: int) -> tuple[float, float] | None:
+    """`_bootstrap` of Spearman, vectorized (average ranks per resample, then Pearson): the same resamples."""
+    n = len(a)
+    if n < 3:
+        return None
+    rng = np.random.default_rng(seed)
+    idx = np.array([rng.integers(0, n, size=n) for _ in range(n_boot)])
+    ra, rb = sps.rankdata(a[idx], axis=1), sps.rankdata(b[idx], axis=1)
+    ra -= ra.mean(axis=1, keepdims=True)
+    rb -= rb.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (ra * rb).sum(axis=1) / np.sqrt((ra * ra).sum(axis=1) * (rb * rb).sum(axis=1))
+    rho = rho[np.isfinite(rho)]
+    if len(rho) < n_boot // 2:
+        return None
+    lo, hi = np.percentile(rho, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def _complete(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (samples) scored for every system by both judges."""
+    keep = np.all(np.isfinite(a), axis=1) & np.all(np.isfinite(b), axis=1)
+    return a[keep], b[keep]
+
+
+def system_agreement(a: np.ndarray, b: np.ndarray, seed: int = 0, n_boot: int = N_BOOT) -> dict[str, Estimate]:
+    """Do two judges rank the systems alike? `a`, `b`: samples x systems. Kendall's tau and Spearman of the
+    system means (samples every system has on both sides); the interval resamples samples. n = systems."""
+    a, b = _complete(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    m = a.shape[1]
+    rows = len(a)
+    if rows == 0:
+        return {"kendall": Estimate(None, None, m), "spearman": Estimate(None, None, m)}
+
+    def tau(i: np.ndarray) -> float:
+        return _kendall(a[i].mean(axis=0), b[i].mean(axis=0))
+
+    def rho(i: np.ndarray) -> float:
+        return _spearman(a[i].mean(axis=0), b[i].mean(axis=0))
+
+    every = np.arange(rows)
+    return {
+        "kendall": Estimate(_finite(tau(every)), _bootstrap(tau, rows, seed, n_boot), m),
+        "spearman": Estimate(_finite(rho(every)), _bootstrap(rho, rows, seed, n_boot), m),
+    }
+
+
+def _preference(judge: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample: summed agreement over system pairs the reference orders strictly, and the count of such pairs.
+    Agreement is 1 for the same order, 0.5 for a judge tie, 0 for the opposite order."""
+    m = judge.shape[1]
+    hits = np.zeros(len(judge))
+    count = np.zeros(len(judge))
+    for i in range(m):
+        for j in range(i + 1, m):
+            ref = np.sign(reference[:, i] - reference[:, j])
+            jud = np.sign(judge[:, i] - judge[:, j])
+            strict = ref != 0
+            hits += np.where(strict, np.where(jud == ref, 1.0, np.where(jud == 0, 0.5, 0.0)), 0.0)
+            count += strict
+    return hits, count
+
+
+def pairwise_accuracy(judge: np.ndarray, reference: np.ndarray, seed: int = 0, n_boot: int = N_BOOT) -> Estimate:
+    """Share of (sample, system pair) comparisons the reference decides that the judge decides the same way
+    (a judge tie counts half). `judge`, `reference`: samples x systems. n = pairs compared; the interval
+    resamples samples."""
+    j, r = _complete(np.asarray(judge, dtype=float), np.asarray(reference, dtype=float))
+    hits, count = _preference(j, r)
+    total = int(count.sum())
+    if total == 0:
+        return Estimate(None, None, 0)
+
+    def acc(i: np.ndarray) -> float:
+        c = count[i].sum()
+        return float(hits[i].sum() / c) if c else math.nan
+
+    return Estimate(float(hits.sum() / total), _bootstrap(acc, len(j), seed, n_boot), total)
+
+
+# -- drift ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Now minus then over the calibration items both judged: the shift, its interval, the paired test's p."""
+
+    shift: float
+    ci95: tuple[float, float] | None
+    p_value: float
+    n: int
+    drifted: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "shift": round(self.shift, 6),
+            "ci95": None if self.ci95 is None else [round(self.ci95[0], 6), round(self.ci95[1], 6)],
+            "p": round(self.p_value, 6),
+            "n": self.n,
+            "drifted": self.drifted,
+        }
+
+
+def drift(
+    then: Mapping[str, float | None],
+    now: Mapping[str, float | None],
+    alpha: float = ALPHA,
+    tolerance: float = 0.0,
+    seed: int = 0,
+) -> Drift | None:
+    """A column drifted when the paired sign-flip test rejects "no shift" at `alpha` and the shift is larger than
+    `tolerance` (score units). None when no item was judged both times."""
+    res = paired(then, now, seed=seed)
+    if res is None:
+        return None
+    return Drift(res.delta, res.ci95, res.p_value, res.n, res.p_value < alpha and abs(res.delta) > tolerance)
+
+
+# -- people ---------------------------------------------------------------------------------------------------
+
+
+def krippendorff_interval(ratings: np.ndarray, seed: int = 0, n_boot: int = N_BOOT) -> Estimate:
+    """Krippendorff's alpha (interval metric) of a raters x units matrix (NaN = not rated), by the `krippendorff`
+    package; the interval resamples units. n = units rated by at least two raters."""
+    units = _pairable(np.asarray(ratings, dtype=float))
+    n = units.shape[1]
+    return Estimate(_alpha(units), _bootstrap(lambda i: interval_alpha(units[:, i]), n, seed, n_boot), n)
