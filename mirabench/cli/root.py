@@ -16,6 +16,7 @@ from mirabench.cli.common import HELP_SETTINGS, console, escape, spec_from_flags
 from mirabench.cli.study import data_app, import_run, study_app
 from mirabench.cli.train import build_mira_editing, train_app
 from mirabench.registry import PLUGINS_ENV, PluginError, all_infos, load_plugin_files, registry_for
+from mirabench.reliability.commands import judges_app
 from mirabench.spec import SpecError, apply_sets
 from mirabench.studies.rating.cli import rate_app
 
@@ -32,6 +33,7 @@ app.add_typer(study_app, name="study")
 app.command("import")(import_run)
 app.add_typer(train_app, name="train")
 app.add_typer(rate_app, name="rate")
+app.add_typer(judges_app, name="judges")
 data_app.command("build-mira-editing")(build_mira_editing)
 
 

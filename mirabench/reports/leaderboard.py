@@ -23,6 +23,7 @@ from mirabench.reports.reference import default_reference_dir, load_reference, n
 from mirabench.reports.stats import paired
 from mirabench.reports.tables import csv_table, fmt, latex_table, markdown_table, marks
 from mirabench.rundir.rundir import RunDir, RunDirError
+from mirabench.reliability.section import mark_deltas, report_view
 
 __all__ = ["FORMATS", "deltas", "load_run", "render", "table_rows", "write_report"]
 
@@ -287,6 +288,9 @@ def _html(
     base = _baseline_index(runs, baseline) if runs else 0
     row_marks = marks(rows, columns)
     gallery_json, thumbs = gallery_data(runs, names, out_dir, gallery) if gallery != 0 else ({}, {})
+    pairwise = deltas(runs, columns, base) if len(runs) > 1 else []
+    if pairwise:
+        mark_deltas(runs, pairwise, base)
     env = Environment(loader=PackageLoader("mirabench.reports", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["num"] = fmt
     html = env.get_template("report.html").render(
@@ -297,7 +301,8 @@ def _html(
         columns=columns,
         marks={f"{i}|{k}": v for (i, k), v in row_marks.items()},
         baseline=names[base] if runs else None,
-        deltas=deltas(runs, columns, base) if len(runs) > 1 else [],
+        deltas=pairwise,
+        reliability=report_view(runs, names, columns),
         categories=_categories(runs, names, rows, columns),
         plots=_plots(runs, names, columns),
         gallery=gallery_json,

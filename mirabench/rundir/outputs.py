@@ -19,6 +19,7 @@ import pandas as pd
 from mirabench.images import atomic_write_text
 from mirabench.plugins import Column
 from mirabench.protocols import protocol_for
+from mirabench.reliability.section import judge_section
 from mirabench.rundir.store import RunStore, SampleRecord
 from mirabench.types import Edit, Score, Step
 
@@ -197,6 +198,7 @@ def write_outputs(
     rows = sample_rows(records, scores, columns, header.get("suite", ""))
     summary = summarize(rows, columns, records, scores, header, budgets, tags)
     run_dir: Path = store.run_dir
+    summary["judge_reliability"] = judge_section(run_dir, [c.key for c in columns], rows, scores)
     atomic_write_text(
         run_dir / "samples.jsonl",
         "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows),
