@@ -38,11 +38,10 @@ class FakeJudge(Metric):
 
     version = "1"
     Options = FakeJudgeOptions
-    prefix = "fake"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.opts: FakeJudgeOptions = self.options  # type: ignore[assignment]
+        self.opts: FakeJudgeOptions = self.options
         self._truth = ShapesMetric()
         self._draws: dict[tuple[str, str], int] = {}
 
@@ -51,7 +50,7 @@ class FakeJudge(Metric):
         key = (item.sample.id, image_hash(item.edited))
         draw = self._draws.get(key, 0)
         self._draws[key] = draw + 1
-        words = hashlib.sha256(f"{key[0]}/{key[1]}".encode()).digest()
+        words = hashlib.sha256(f"{self.name}/{key[0]}/{key[1]}".encode()).digest()  # judges draw independently
         rng = np.random.default_rng([self.opts.seed, int.from_bytes(words[:8], "little"), draw])
         served = {"model": self.opts.model, "system_fingerprint": self.opts.fingerprint}
         out: dict[str, Score] = {}

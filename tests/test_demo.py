@@ -24,6 +24,13 @@ def test_demo_heuristic_beats_direct(tmp_path: Path) -> None:
     assert curve["1"]["shapes-sc"] < curve["5"]["shapes-sc"]  # more budget, more sub-goals met
     html = report.read_text()
     assert "shapes + heuristic" in html and "shapes + direct" in html and "<polyline" in html
+    # judge reliability: the noisy stand-in judge (sd 0.5) was re-asked; the exact shapes judge is its reference
+    fake = heuristic["judge_reliability"]["fake-sc"]
+    assert fake["repeat"]["k"] == 3 and fake["repeat"]["std"]["n"] == 30
+    assert 0.35 < fake["repeat"]["std"]["value"] < 0.65 and fake["resolvable_gap"]["n"] == 100
+    assert direct["judge_reliability"]["fake-sc"]["agreement"]["shapes-sc"]["spearman"]["value"] > 0.8
+    assert heuristic["judge_reliability"]["shapes-sc"]["repeat"] == "not measured"
+    assert "Judge reliability" in html and "vs shapes-sc: sample Spearman" in html
     rows = [json.loads(x) for x in (tmp_path / "demo" / "heuristic" / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 100 and all(r["final_image"] for r in rows)
     assert all((tmp_path / "demo" / "heuristic" / r["final_image"]).exists() for r in rows)

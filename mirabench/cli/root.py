@@ -13,10 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mirabench.cli.common import HELP_SETTINGS, console, escape, spec_from_flags, stdout_console
+from mirabench.cli.judges import judges_app
 from mirabench.cli.study import data_app, import_run, study_app
 from mirabench.cli.train import build_mira_editing, train_app
 from mirabench.registry import PLUGINS_ENV, PluginError, all_infos, load_plugin_files, registry_for
-from mirabench.reliability.commands import judges_app
 from mirabench.spec import SpecError, apply_sets
 from mirabench.studies.rating.cli import rate_app
 
@@ -306,13 +306,25 @@ def compare(
     max_failure_rate: Annotated[float | None, typer.Option(help="max share of failed samples / judgements")] = None,
     max_coverage_drop: Annotated[float | None, typer.Option(help="max drop in a metric's coverage")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    require_drift: Annotated[
+        Path | None, typer.Option(help="calibration folder whose latest `judges drift` check must have passed first")
+    ] = None,
 ) -> None:
-    """Gate a run against a baseline on their shared samples; exits 1 on a regression (flags override --gate)."""
+    """Gate a run against a baseline on their shared samples; exits 1 on a regression or a failed drift check
+    (flags override --gate)."""
+    from mirabench.reliability.records import DriftCheckError
+    from mirabench.reliability.records import require_drift as drift_passed
     from mirabench.reports.compare import Gate, load_gate, load_side, parse_tolerances, render_text
     from mirabench.reports.compare import compare as compare_runs
 
     if fmt not in ("text", "json"):
         raise ValueError(f"unknown --format {fmt!r}; choose text or json")
+    if require_drift is not None:
+        try:
+            drift_passed(require_drift)
+        except DriftCheckError as exc:
+            typer.echo(f"FAIL: {exc}; the judges are not the ones the baseline was scored with, so no gate was run")
+            raise typer.Exit(1) from None
     flags = {"alpha": alpha, "max_failure_rate": max_failure_rate, "max_coverage_drop": max_coverage_drop}
     rules = load_gate(gate) if gate else Gate()
     rules = Gate.model_validate({**rules.model_dump(), **{k: v for k, v in flags.items() if v is not None}})

@@ -11,7 +11,6 @@ A system of the CSV is matched to a run by the run folder's name or its "editor 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirabench.images import atomic_write_text
+from mirabench.reliability.records import HUMAN, JUDGES_DIR, write_json
 from mirabench.reliability.stats import (
     krippendorff_interval,
     pairwise_accuracy,
@@ -122,6 +121,4 @@ def _score(run: dict[str, Any], sample_id: str, column: str) -> float:
 def record_in_runs(result: dict[str, Any], runs: Sequence[dict[str, Any]]) -> None:
     """Keep the result in each run's judges/ folder, so every report of those runs shows it."""
     for r in runs:
-        folder = Path(r["dir"]) / "judges"
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "human.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
+        write_json(Path(r["dir"]) / JUDGES_DIR / HUMAN, result)

@@ -10,7 +10,6 @@ fingerprints that differ between the runs, and marks on pairwise gaps smaller th
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mirabench.reliability.human import criterion_of
-from mirabench.reliability.repeats import JUDGES_DIR, load_repeats
+from mirabench.reliability.records import DRIFT, HUMAN, JUDGES_DIR, load_repeats, read_json
 from mirabench.reliability.served import fingerprint
 from mirabench.reliability.stats import (
     ALPHA,
@@ -43,10 +42,6 @@ def _kind(column: str) -> str | None:
     return criterion_of(column) or ("o" if column.endswith("-o") else None)
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
 def judge_section(
     run_dir: Path,
     columns: Sequence[str],
@@ -55,8 +50,8 @@ def judge_section(
 ) -> dict[str, Any]:
     """summary.json's `judge_reliability`: one entry per column (see the module docstring)."""
     repeats = load_repeats(run_dir)
-    drift = _read(Path(run_dir) / JUDGES_DIR / "drift.json")
-    human = _read(Path(run_dir) / JUDGES_DIR / "human.json")
+    drift = read_json(Path(run_dir) / JUDGES_DIR / DRIFT)
+    human = read_json(Path(run_dir) / JUDGES_DIR / HUMAN)
     values = {c: np.array([_num(r["scores"].get(c)) for r in rows], dtype=float) for c in columns}
     served: dict[str, Counter[str]] = {c: Counter() for c in columns}
     for got in scores.values():
@@ -219,7 +214,8 @@ def _agreement_lines(pairs: Sequence[Mapping[str, Any]], key: str, systems: int)
         other = p["other"] if p["column"] == key else p["column"]
         text = f"vs {other}: sample Spearman {_est(p['sample']['spearman'])}"
         if systems > 1:
-            text += f"; system Kendall {_est(p['system']['kendall'])}; pairwise accuracy {_est(p['pairwise_accuracy'])}"
+            tau = _est(p["system"]["kendall"]) if systems > 2 else "needs 3+ systems"
+            text += f"; system Kendall {tau}; pairwise accuracy {_est(p['pairwise_accuracy'])}"
         lines.append(text)
     return lines
 

@@ -17,13 +17,13 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
+from mirabench.reliability.section import mark_deltas, report_view
 from mirabench.reports.gallery import gallery_data, make_thumbnails
 from mirabench.reports.plots import bar_svg, color, line_svg
 from mirabench.reports.reference import default_reference_dir, load_reference, norm
 from mirabench.reports.stats import paired
 from mirabench.reports.tables import csv_table, fmt, latex_table, markdown_table, marks
 from mirabench.rundir.rundir import RunDir, RunDirError
-from mirabench.reliability.section import mark_deltas, report_view
 
 __all__ = ["FORMATS", "deltas", "load_run", "render", "table_rows", "write_report"]
 

@@ -116,6 +116,10 @@ class Summary(_Record):
     protocol: dict[str, Any] | None = Field(
         default=None, description="the benchmark's own headline as its scripts compute it (mirabench.protocols)"
     )
+    judge_reliability: dict[str, Any] = Field(
+        default_factory=dict,
+        description="per column: repeat noise, resolvable gap, judge agreement, what served it, drift, human agreement",
+    )
 
     def headline(self) -> list[str]:
         """Score columns in their declared order (falls back to the metrics' keys for old files)."""

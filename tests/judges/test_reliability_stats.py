@@ -11,6 +11,7 @@ from mirabench.reliability.stats import (
     drift,
     icc21,
     interval_alpha,
+    kendall_many,
     krippendorff_interval,
     pairwise_accuracy,
     rank_agreement,
@@ -79,8 +80,9 @@ def test_alpha_among_simulated_raters_matches_the_package() -> None:
 
 
 def test_inter_judge_spearman_falls_as_noise_grows() -> None:
-    a = judged(TRUTH, 0.25, 1, seed=5)[:, 0]
-    rhos = [rank_agreement(a, judged(TRUTH, s, 1, seed=6)[:, 0]) for s in (0.25, 1.0, 3.0)]
+    truth = TRUTH
+    a = judged(truth, 0.25, 1, seed=5)[:, 0]
+    rhos = [rank_agreement(a, judged(truth, s, 1, seed=6)[:, 0]) for s in (0.25, 1.0, 3.0)]
     values = [r["spearman"].value for r in rhos]
     taus = [r["kendall"].value for r in rhos]
     assert values[0] > values[1] > values[2] and taus[0] > taus[1] > taus[2]
@@ -158,3 +160,22 @@ def test_resolvable_gap_has_the_stated_power() -> None:
     floor = resolvable_gap(rep_sd**2, n)
     assert floor is not None and floor < gap
     assert resolvable_gap(0.0, n) == 0.0 and resolvable_gap(1.0, 0) is None
+
+
+def test_vectorized_kendall_matches_scipy_with_ties() -> None:
+    rng = np.random.default_rng(8)
+    x = np.round(rng.normal(0, 1, (50, 30)), 0)  # many ties
+    y = np.round(x + rng.normal(0, 1, (50, 30)), 0)
+    expected = [sps.kendalltau(a, b).statistic for a, b in zip(x, y, strict=True)]
+    assert kendall_many(x, y) == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(kendall_many(np.ones((1, 5)), y[:1, :5]))[0]
+
+
+def test_kendall_interval_from_counts_matches_the_resamples() -> None:
+    from mirabench.reliability.stats import _interval, _kendall_ci, _resamples
+
+    rng = np.random.default_rng(9)
+    a = np.round(rng.normal(0, 2, 60))
+    b = np.round(a + rng.normal(0, 2, 60))
+    idx = _resamples(60, 4, 300)
+    assert _kendall_ci(a, b, 4, 300) == pytest.approx(_interval(kendall_many(a[idx], b[idx]), 300), abs=1e-12)

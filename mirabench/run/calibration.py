@@ -3,8 +3,9 @@
 `calibrate` copies n seeded samples of a run into a small folder that can be committed: the source and final
 images (PNG), instruction and ground truth, every score the run's judges gave them, what served each score and
 each metric's configuration and prompt hash. `drift` judges those same images again now (cache off) and reports,
-per column, the shift now minus then with a paired sign-flip test and a bootstrap interval, plus whether the
-served model or the prompt changed. The latest check is CALIB/drift.json; `compare --require-drift CALIB` reads it.
+per column, the shift now minus then with a paired t-test and a bootstrap interval, plus whether the
+served model or the prompt changed. The latest check is CALIB/drift.json; `compare --require-drift CALIB`
+reads it (reliability.records).
 """
 
 from __future__ import annotations
@@ -16,28 +17,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mirabench.images import atomic_write_text, decode_image
-from mirabench.reliability.judging import (
-    JudgedItem,
-    fresh_metric,
-    judge,
-    run_items,
-    run_manifest,
-    subset,
-)
+from mirabench.images import decode_image
+from mirabench.registry import metrics
+from mirabench.reliability.records import DRIFT, JUDGES_DIR, write_json
 from mirabench.reliability.served import fingerprint
 from mirabench.reliability.stats import ALPHA, drift
-from mirabench.store import RunStore
+from mirabench.run.rejudge import JudgedItem, fresh_metric, judge, run_items, run_manifest, subset
+from mirabench.rundir.store import RunStore
 from mirabench.types import Sample
 
-__all__ = ["CALIBRATION", "DRIFT", "DriftCheckError", "calibrate", "check_drift", "record_in_run", "require_drift"]
+__all__ = ["CALIBRATION", "calibrate", "check_drift", "record_in_run"]
 
 CALIBRATION = "calibration.json"
-DRIFT = "drift.json"
-
-
-class DriftCheckError(ValueError):
-    """A drift check is missing, unreadable, or did not pass."""
 
 
 def _prompt_sha(identity: Mapping[str, Any]) -> str | None:
@@ -54,17 +45,17 @@ def calibrate(run_dir: Path, out: Path, n: int = 100, seed: int = 0, only: Seque
     if unknown:
         raise ValueError(f"not metrics of this run: {', '.join(sorted(unknown))}")
     items = run_items(run_dir, subset([i.sample.id for i in run_items(run_dir)], n, seed))
-    store = RunStore(run_dir, exclusive=False)
+    store = RunStore(run_dir)
     try:
         scores = store.scores()
     finally:
         store.close()
     infos = manifest.get("metric_info", {})
     options = manifest.get("metric_options", {})
-    metrics = {}
+    frozen = {}
     for name in names:
         identity = infos.get(name, {}).get("identity", {})
-        metrics[name] = {
+        frozen[name] = {
             "options": options.get(name, {}),
             "identity": identity,
             "prompt_sha256": _prompt_sha(identity),
@@ -95,18 +86,16 @@ def calibrate(run_dir: Path, out: Path, n: int = 100, seed: int = 0, only: Seque
         "suite": manifest.get("spec", {}).get("suite"),
         "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seed": seed,
-        "metrics": metrics,
+        "metrics": frozen,
         "columns": columns,
         "samples": samples,
     }
     path = out / CALIBRATION
-    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    write_json(path, record)
     return path
 
 
 def _columns(metric: str) -> list[str]:
-    from mirabench.registry import metrics
-
     return [c.key for c in metrics.get(metric).columns]
 
 
@@ -182,25 +171,10 @@ def check_drift(
         "columns": columns,
         "metrics": metrics_now,
     }
-    atomic_write_text(calib / DRIFT, json.dumps(result, indent=2, sort_keys=True) + "\n")
-    return result
-
-
-def require_drift(calib: Path) -> dict[str, Any]:
-    """The calibration set's latest drift check, raising DriftCheckError unless it passed (compare's gate)."""
-    path = Path(calib) / DRIFT
-    if not path.exists():
-        raise DriftCheckError(f"{calib}: no drift check yet; run `mirabench judges drift {calib}` first")
-    result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    if not result.get("passed"):
-        columns = result["columns"].items()
-        drifted = [f"{c} shift {v.get('shift'):+.3f} (p={v.get('p')})" for c, v in columns if v.get("drifted")]
-        raise DriftCheckError(f"drift check {path} did not pass: " + (", ".join(drifted) or "nothing was compared"))
+    write_json(calib / DRIFT, result)
     return result
 
 
 def record_in_run(run_dir: Path, result: Mapping[str, Any]) -> None:
     """Keep a drift check in a run's judges/ folder, so its report shows the drift status."""
-    folder = Path(run_dir) / "judges"
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / DRIFT, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    write_json(Path(run_dir) / JUDGES_DIR / DRIFT, result)

@@ -14,10 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mirabench.images import atomic_write_text
-from mirabench.reliability.section import NOT_MEASURED, judge_section, pair_agreement
+from mirabench.reliability.section import NOT_MEASURED, pair_agreement
+from mirabench.run.rejudge import refresh
 
-__all__ = ["judges_app", "refresh"]
+__all__ = ["judges_app"]
 
 judges_app = typer.Typer(no_args_is_help=True, help="Judge reliability: repeat noise, agreement, drift, people.")
 out = Console()
@@ -33,33 +33,15 @@ def _metric_sets(sets: list[str] | None) -> dict[str, dict[str, Any]]:
     return options
 
 
-def refresh(run_dir: Path) -> dict[str, Any]:
-    """Recompute the run's judge_reliability in summary.json from RUN/judges/ and re-render its report."""
-    from mirabench.report import write_report
-    from mirabench.store import RunStore
-
-    path = Path(run_dir) / "summary.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{run_dir} has no summary.json (is it a finished mirabench run?)")
-    summary = json.loads(path.read_text(encoding="utf-8"))
-    lines = (Path(run_dir) / "samples.jsonl").read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
-    store = RunStore(Path(run_dir), exclusive=False)
-    try:
-        scores = store.scores()
-    finally:
-        store.close()
-    summary["judge_reliability"] = judge_section(run_dir, summary.get("columns", []), rows, scores)
-    atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    write_report([run_dir], Path(run_dir) / "report.html")
-    return summary
-
-
 def _est(e: Any) -> str:
     if not isinstance(e, dict) or e.get("value") is None:
         return "–"
     ci = f" [{e['ci95'][0]:.3f}, {e['ci95'][1]:.3f}]" if e.get("ci95") else ""
     return f"{e['value']:.3f}{ci}"
+
+
+def _tau(e: dict[str, Any]) -> str:
+    return f"{_est(e)} ({e['n']} systems)" if e["n"] > 2 else f"needs 3+ systems ({e['n']})"
 
 
 @judges_app.command()
@@ -72,7 +54,7 @@ def repeat(
     set_: Sets = None,
 ) -> None:
     """Judge a seeded subset k more times (cache off); kept as repeats, the run's scores are never replaced."""
-    from mirabench.reliability.repeats import run_repeats
+    from mirabench.run.rejudge import run_repeats
 
     path = run_repeats(run_dir, metric, n, k, seed, _metric_sets(set_).get(metric))
     summary = refresh(run_dir)
@@ -102,7 +84,7 @@ def agree(
 ) -> None:
     """Agreement between the judges present in the runs: sample-level Spearman and Kendall, system-level Kendall's
     tau, pairwise preference accuracy, for each pair of columns scoring the same criterion."""
-    from mirabench.report import load_run
+    from mirabench.reports.leaderboard import load_run
 
     loaded = [load_run(r) for r in runs]
     result = pair_agreement(loaded)
@@ -116,7 +98,7 @@ def agree(
             r["other"],
             _est(r["sample"]["spearman"]),
             _est(r["sample"]["kendall"]),
-            _est(r["system"]["kendall"]) + f" ({r['system']['kendall']['n']} systems)",
+            _tau(r["system"]["kendall"]),
             _est(r["pairwise_accuracy"]),
             str(r["sample"]["spearman"]["n"]),
         )
@@ -134,7 +116,7 @@ def calibrate(
     metric: Annotated[list[str] | None, typer.Option(help="only these metrics (default: all of the run's)")] = None,
 ) -> None:
     """Freeze a calibration set: images, instruction, scores, what served them, each judge's config and prompt hash."""
-    from mirabench.reliability.calibration import calibrate as freeze
+    from mirabench.run.calibration import calibrate as freeze
 
     path = freeze(run_dir, out_dir, n, seed, metric or ())
     record = json.loads(path.read_text(encoding="utf-8"))
@@ -150,7 +132,7 @@ def drift(
     set_: Sets = None,
 ) -> None:
     """Judge the calibration set again now; per column the shift now minus then, its CI and p. Exits 1 on drift."""
-    from mirabench.reliability.calibration import check_drift, record_in_run
+    from mirabench.run.calibration import check_drift, record_in_run
 
     result = check_drift(calib, _metric_sets(set_), alpha, tolerance)
     table = Table("column", "shift", "95% CI", "p", "n", "verdict", "served then -> now")
@@ -182,7 +164,7 @@ def human(
 ) -> None:
     """Inter-rater alpha per criterion and judge-vs-human agreement (sample and system level) with CIs."""
     from mirabench.reliability.human import human_agreement, read_ratings, record_in_runs
-    from mirabench.report import load_run
+    from mirabench.reports.leaderboard import load_run
 
     loaded = [load_run(r) for r in runs]
     result = human_agreement(read_ratings(ratings), loaded)
@@ -197,7 +179,7 @@ def human(
             c["criterion"],
             _est(c["sample"]["spearman"]),
             _est(c["sample"]["kendall"]),
-            _est(c["system"]["kendall"]) + f" ({c['system']['kendall']['n']} systems)",
+            _tau(c["system"]["kendall"]),
             _est(c["pairwise_accuracy"]),
         )
     out.print(table)
