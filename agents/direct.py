@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mirabench.plugins import Agent
 from mirabench.registry import agents
-from mirabench.types import Action, AgentState, Edit, Stop
+from mirabench.types import Action, AgentState, Edit, Sample, Stop
 
 
 @agents.register("direct", description="No agent: send the complex instruction once, then stop (baseline row)")
@@ -15,6 +15,11 @@ class DirectAgent(Agent):
     """Send the user's instruction unchanged at step 0 and stop at step 1."""
 
     version = "1"
+
+    @classmethod
+    def planned_edits(cls, sample: Sample, max_steps: int) -> list[str]:
+        """The edits it will ask for, known before the run (for `mirabench estimate`)."""
+        return [sample.instruction]
 
     def plan(self, state: AgentState) -> Action:
         if state.step == 0:

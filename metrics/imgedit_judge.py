@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient
+from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient, JudgeConfig
 from mirabench.judge.messages import ImagePart, encode_image
 from mirabench.judge.options import ClientOptions, Concurrency
 from mirabench.judge.prompt_files import default_path, pinned_name
@@ -116,8 +116,16 @@ class ImgEditJudge(Metric):
     @property
     def client(self) -> JudgeClient:
         if self._client is None:
-            self._client = JudgeClient(self.opts.judge_config("openai", label=self.name))
+            self._client = JudgeClient(self.judge_config())
         return self._client
+
+    def judge_config(self) -> JudgeConfig:
+        return self.opts.judge_config("openai", label=self.name)
+
+    def planned_requests(self, item: ScoreItem) -> list[ChatRequest]:
+        """The one request an item costs (none when its edit type has no rubric), for estimates."""
+        edit_type = self._edit_type(item)
+        return [self.request(item, edit_type)] if edit_type in self.rubrics else []
 
     def request(self, item: ScoreItem, edit_type: str) -> ChatRequest:
         png = ImageEncoding("png", mime="image/png")

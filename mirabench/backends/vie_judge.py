@@ -219,9 +219,16 @@ class VieJudgeMetric(Metric):
             return passes[0]
         return [_average([p[k] for p in passes]) for k in range(len(items))]
 
+    def _pass(self, index: int) -> tuple[str, int | None]:
+        """Pass i's cache salt and request seed (Avg@N passes are separate samples, not cache hits)."""
+        return (f"pass-{index}" if index else ""), (self.opts.seed + index if self.send_seed else None)
+
+    def planned_requests(self, item: ScoreItem) -> list[ChatRequest]:
+        """The requests an item costs (SC and PQ of every pass), for estimates; a faithful re-ask is not planned."""
+        return [r for i in range(self.opts.num_pass) for r in self.requests(item, *self._pass(i))]
+
     def _score_pass(self, items: Sequence[ScoreItem], index: int) -> list[dict[str, Score]]:
-        salt = f"pass-{index}" if index else ""
-        seed = self.opts.seed + index if self.send_seed else None
+        salt, seed = self._pass(index)
         if self.opts.policy == "faithful":
             return self._faithful_pass(items, salt, seed)
         pairs = self.ask(items, salt, seed)

@@ -216,6 +216,48 @@ def score(
 
 
 @app.command()
+def estimate(
+    suite: Annotated[str | None, typer.Option(help="benchmark suite (default mira500)")] = None,
+    agent: Annotated[str | None, typer.Option(help="agent plugin (default direct = editor alone)")] = None,
+    editor: Annotated[str | None, typer.Option(help="editor plugin (default kontext)")] = None,
+    metrics: Annotated[str | None, typer.Option(help="comma-separated metric plugins (default: the paper's)")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="step budget (default 5)")] = None,
+    limit: Annotated[int | None, typer.Option(help="only the first N samples")] = None,
+    seed: Annotated[int | None, typer.Option(help="run seed (editor seeds derive from it)")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory to resume (what it holds costs nothing)")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML file with RunSpec fields")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value, e.g. metric.max_calls=100")] = None,
+    budget_curve: Annotated[bool, typer.Option(help="also score every budget 1..max_steps")] = False,
+    no_cache: Annotated[bool, typer.Option(help="as `run --no-cache`: the editor cache is not used")] = False,
+    prices: Annotated[
+        Path | None, typer.Option(help="JSON {model: [usd_in_per_m, usd_out_per_m]} over the table")
+    ] = None,
+) -> None:
+    """What a run would cost, before anything runs: calls, tokens and USD per agent, editor and judge."""
+    from mirabench.judge.prices import AS_OF, load_prices
+    from mirabench.run.estimate import estimate as plan
+    from mirabench.run.runner import default_run_dir
+
+    flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "max_steps": max_steps}
+    flags |= {"limit": limit, "seed": seed, "budget_curve": budget_curve or None}
+    spec = spec_from_flags(config, set_ or [], flags)
+    lines = plan(spec, out or default_run_dir(spec), use_cache=not no_cache, prices=load_prices(prices))
+    table = Table("role", "plugin", "model", "calls", "tokens in", "tokens out", "USD", "time")
+    total: float | None = None
+    for line in lines:
+        calls = f"{'' if line.exact else '<= '}{line.calls}"
+        usd = "-" if not line.api else (f"{line.usd or 0:.2f}" if line.usd or not line.calls else "unknown price")
+        if line.usd is not None:
+            total = (total or 0.0) + line.usd
+        tokens = (f"{line.tokens_in:,}", f"{line.tokens_out:,}") if line.api else ("-", "-")
+        when = f"{line.seconds:.0f} s" if line.seconds is not None else "-"
+        table.add_row(line.role, line.plugin, line.model or "-", calls, *tokens, usd, when)
+    stdout_console.print(table)
+    spend = f"{total:.2f} USD" if total is not None else "no priced API calls"
+    console.print(escape(f"estimated spend {spend} (prices as of {AS_OF}, or --prices / the plugins' own)"))
+
+
+@app.command()
 def merge(run_dir: Annotated[Path, typer.Argument(help="a sharded run directory")]) -> None:
     """Merge a sharded run's shard stores and write its outputs (idempotent; ranks do it themselves at the end)."""
     from mirabench.run.runner import merge_run

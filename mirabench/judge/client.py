@@ -178,6 +178,10 @@ class JudgeClient:
             full = "disk is full" in str(exc) or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
             raise JournalError(f"cannot record an API call in the run store: {exc}", disk_full=full) from exc
 
+    def has_answer(self, req: ChatRequest) -> bool:
+        """Whether a call for `req` would be free: this run's journal or the global cache holds its answer."""
+        return self._cache_get(req) is not None
+
     def usage(self) -> dict[str, Any]:
         """This process's ledger, plus the run's totals over every process (`run`, `history`) when journaled."""
         snap = self.ledger.snapshot()
