@@ -20,6 +20,7 @@ from mirabench.images import atomic_write_text
 from mirabench.reliability.section import mark_deltas, report_view
 from mirabench.reports.gallery import gallery_data, make_thumbnails
 from mirabench.reports.plots import bar_svg, color, line_svg
+from mirabench.reports.protocol import protocol_sections
 from mirabench.reports.reference import default_reference_dir, load_reference, norm
 from mirabench.reports.stats import paired
 from mirabench.reports.tables import csv_table, fmt, latex_table, markdown_table, marks
@@ -307,6 +308,7 @@ def _html(
         plots=_plots(runs, names, columns),
         gallery=gallery_json,
         problems=problems,
+        protocols=protocol_sections([(n, r["summary"]) for n, r in zip(names, runs, strict=True)]),
     )
     return html, thumbs
 

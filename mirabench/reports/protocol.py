@@ -122,7 +122,21 @@ def _prompt_notes(runs: list[tuple[str, dict[str, Any]]]) -> str:
 
 def protocol_report(runs: Sequence[Path], name: ProtocolName) -> str:
     """Markdown: the benchmark's own table for these runs, then the paper's reported numbers."""
-    loaded = [_load(Path(r)) for r in runs]
+    return protocol_markdown([_load(Path(r)) for r in runs], name)
+
+
+def protocol_sections(runs: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, str]]:
+    """One Markdown section per protocol the runs carry (the HTML report shows them as they print)."""
+    names = dict.fromkeys((s.get("protocol") or {}).get("name") for _, s in runs)
+    return [
+        {"name": str(n), "text": protocol_markdown([r for r in runs if r[1]["protocol"]["name"] == n], n)}
+        for n in names
+        if n in ("imgedit", "gedit", "mira")
+    ]
+
+
+def protocol_markdown(loaded: list[tuple[str, dict[str, Any]]], name: ProtocolName) -> str:
+    """The benchmark's own table for already loaded (label, summary) pairs."""
     if name == "imgedit":
         return _imgedit(loaded)
     if name == "gedit":

@@ -152,6 +152,8 @@ def test_imported_imgedit_run_gets_the_protocol_headline_and_sends_file_bytes(
     assert protocol["overall"] == pytest.approx((3.33 + 4.67 + 3.33) / 3, abs=1e-6)  # 3.7767, not the sample mean
     assert scored.summary["metrics"]["imgedit"]["mean"] == pytest.approx((3.33 * 3 + 4.67) / 4)
     assert protocol["missing_categories"] == ["adjust", "extract", "replace", "background", "style", "compose"]
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "Benchmark protocol: imgedit" in page and "| Add | Adjust | Extract | Replace | Remove |" in page
     sent = {
         base64.b64decode(r.body["messages"][0]["content"][2]["image_url"]["url"].split(",", 1)[1])
         for r in fake_judge.requests
