@@ -159,14 +159,19 @@ def drift(
 @judges_app.command()
 def human(
     ratings: Annotated[Path, typer.Argument(help="long CSV: rater,sample_id,system,criterion,score")],
-    runs: Annotated[list[Path], typer.Argument(help="run directories, one per rated system")],
+    runs: Annotated[list[str], typer.Argument(help="run directories, one per rated system (NAME=DIR names one)")],
     record: Annotated[bool, typer.Option(help="keep the result in each run's report")] = True,
 ) -> None:
     """Inter-rater alpha per criterion and judge-vs-human agreement (sample and system level) with CIs."""
     from mirabench.reliability.human import human_agreement, read_ratings, record_in_runs
     from mirabench.reports.leaderboard import load_run
 
-    loaded = [load_run(r) for r in runs]
+    loaded = []
+    for arg in runs:  # the ratings name a system by its run's label, or by the NAME its study gave it
+        name, sep, folder = arg.partition("=")
+        named = bool(sep) and not Path(arg).exists()
+        run = load_run(Path(folder if named else arg))
+        loaded.append({**run, "name": name} if named else run)
     result = human_agreement(read_ratings(ratings), loaded)
     table = Table("criterion", "raters", "units", "raters' alpha [95% CI]")
     for crit, c in result["criteria"].items():
@@ -187,5 +192,5 @@ def human(
         err.print(f"[yellow]systems matching no run, left out: {', '.join(result['unmatched_systems'])}[/yellow]")
     if record:
         record_in_runs(result, loaded)
-        for r in runs:
-            refresh(r)
+        for r in loaded:
+            refresh(r["dir"])
