@@ -60,6 +60,7 @@ class RunResult:
     judgements: int = 0
     merged: bool = False
     replaced: dict[str, int] = field(default_factory=dict)  # metric -> scores dropped: its config changed
+    redone: list[str] = field(default_factory=list)  # samples run again: their source image file changed
 
 
 def resolve(spec: RunSpec) -> RunSpec:
@@ -126,7 +127,9 @@ def load_samples(suite: Suite, limit: int | None) -> list[Sample]:
 _LOCKS = (LOCK_NAME, LOCK_FILE, OWNERS)
 
 
-def _open_run_dir(run_dir: Path, spec: RunSpec, config_hash: str) -> tuple[dict[str, Any], bool]:
+def _open_run_dir(
+    run_dir: Path, spec: RunSpec, config_hash: str, identities: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
     """Return the manifest to continue (and whether it is a resume), refusing foreign or mismatched dirs."""
     try:
         old = read_manifest(run_dir)
@@ -137,6 +140,9 @@ def _open_run_dir(run_dir: Path, spec: RunSpec, config_hash: str) -> tuple[dict[
     if old is not None and old.get("config_hash") != config_hash:
         before = old.get("spec", {})
         diffs = [k for k in sorted(set(before) | set(spec.hashed())) if before.get(k) != spec.hashed().get(k)]
+        data_was, data_now = old.get("plugins", {}).get("suite_data_version"), identities["suite_data_version"]
+        if data_was != data_now:  # the suite's files changed (e.g. an edited manifest row)
+            diffs.append(f"suite data ({data_was} -> {data_now})")
         what = f" (differs in: {', '.join(diffs)})" if diffs else " (plugin versions or options differ)"
         raise RunError(
             f"{run_dir} holds a run with config hash {old.get('config_hash')}, this config is {config_hash}"
@@ -222,6 +228,15 @@ def _run_locked(
         absorb_earlier(store, sharded)
         mine = [s for i, s in enumerate(samples) if sharded is None or sharded.owns(i)]
         records = {r.id: r for r in store.records()}
+        redone = _changed_sources(store, mine, records)
+        if redone and sharded:
+            raise RunError(
+                f"the source image of {len(redone)} sample(s) changed since they ran ({', '.join(redone[:5])}); "
+                "resume without sharding once to redo them, or use another --out"
+            )
+        if redone:
+            store.restart(redone)
+            records = {r.id: r for r in store.records()}
         todo = [s for s in mine if _needs_work(records[s.id])]
         stats = LoopStats()
         judgements, backends = 0, dict[str, dict[str, Any]]()
@@ -241,14 +256,14 @@ def _run_locked(
             write_rank_info(run_dir, sharded, {**info, "ended": _now()})
             merged = _merge_if_last(run_dir, sharded)
             summary = merged.summary if merged else {}
-            return RunResult(run_dir, summary, stats, resumed, judgements, bool(merged), replaced)
+            return RunResult(run_dir, summary, stats, resumed, judgements, bool(merged), replaced, redone)
         for role, backend in backends.items():  # API agents/editors: snapshots, tokens, cost (per attempt)
             if backend:
                 manifest.setdefault("backend_info", {}).setdefault(role, []).append(backend)
         manifest["metric_info"] = _metric_info(built_metrics, manifest.get("metric_info"))
         _release(built_metrics)
         summary = _finish(run_dir, store, spec, config_hash, manifest, ended=_now(), calls=calls)
-        return RunResult(run_dir, summary, stats, resumed, judgements, replaced=replaced)
+        return RunResult(run_dir, summary, stats, resumed, judgements, replaced=replaced, redone=redone)
 
 
 @contextmanager
@@ -283,7 +298,7 @@ def _begin(
 ) -> tuple[dict[str, Any], bool]:
     """Open (or refuse) the run dir and mark the run as running in run.json; ranks take turns on run.json."""
     with run_lock(run_dir):
-        manifest, resumed = _open_run_dir(run_dir, spec, config_hash)
+        manifest, resumed = _open_run_dir(run_dir, spec, config_hash, identities)
         manifest.update(
             {
                 "spec": spec.hashed(),
@@ -316,6 +331,37 @@ def _disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
     return "disk is full" in str(exc) or "disk I/O error" in str(exc)
+
+
+def _changed_sources(store: RunStore, samples: Sequence[Sample], records: dict[str, SampleRecord]) -> list[str]:
+    """Samples whose source image file changed since they ran. A file whose size and mtime are as last seen is
+    taken as unchanged; otherwise its pixels are hashed and compared with the source the trajectory started from.
+    Stamps are taken before any load, so a file changed later is looked at again next time."""
+    stamps = store.source_stamps()
+    changed, seen = [], []
+    for sample in samples:
+        if not isinstance(sample.image, Path):
+            continue  # rendered or in-memory sources: the suite's options and data version identify them
+        try:
+            st = sample.image.stat()
+        except (OSError, ValueError):
+            continue  # missing or unnameable now: loading it reports that
+        stamp = (st.st_size, st.st_mtime_ns)
+        if stamps.get(sample.id) == stamp:
+            continue
+        seen.append((sample.id, *stamp))
+        ran_from = records[sample.id].source_image
+        if ran_from is None:
+            continue
+        try:
+            now = image_hash(source_image(sample))
+        except ImageLoadError:
+            now = None
+        if now != ran_from:
+            changed.append(sample.id)
+    if seen:
+        store.set_source_stamps(seen)
+    return changed
 
 
 def _needs_work(record: SampleRecord) -> bool:

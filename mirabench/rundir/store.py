@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS scores (
     value REAL, status TEXT NOT NULL, raw TEXT, detail TEXT, PRIMARY KEY (sample_id, image, col)
 );
 CREATE TABLE IF NOT EXISTS metric_configs (metric TEXT PRIMARY KEY, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS source_stamps (sample_id TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS calls (
     n INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, label TEXT NOT NULL, key TEXT NOT NULL,
     outcome TEXT NOT NULL, model TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL,
@@ -145,6 +146,26 @@ class RunStore:
             db.execute(
                 "UPDATE samples SET status='failed', stop_reason='error', error=? WHERE id=?",
                 (error, sample_id),
+            )
+
+    def source_stamps(self) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of each sample's source image file as last checked: the cheap test for a changed file."""
+        with self._lock:
+            rows = self._db.execute("SELECT sample_id, size, mtime_ns FROM source_stamps").fetchall()
+        return {sid: (size, mtime) for sid, size, mtime in rows}
+
+    def set_source_stamps(self, rows: Iterable[tuple[str, int, int]]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO source_stamps VALUES (?,?,?)", rows)
+
+    def restart(self, sample_ids: Iterable[str]) -> None:
+        """Forget samples' trajectories and scores (their source image changed): they run again from scratch."""
+        ids = [(sid,) for sid in sample_ids]
+        with self.transaction() as db:
+            db.executemany("DELETE FROM steps WHERE sample_id=?", ids)
+            db.executemany("DELETE FROM scores WHERE sample_id=?", ids)
+            db.executemany(
+                "UPDATE samples SET status='pending', source_image=NULL, stop_reason=NULL, error=NULL WHERE id=?", ids
             )
 
     def sample_ids(self, where: Callable[[int], bool]) -> set[str]:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from mirabench.data.files import failed_sample, inside
+from mirabench.data.files import failed_sample, file_digest, inside
 from mirabench.plugins import Options, Suite
 from mirabench.registry import suites
 from mirabench.types import Sample
@@ -34,6 +34,12 @@ class JsonlSuite(Suite):
     version = "1"
     Options = JsonlOptions
     options: JsonlOptions
+
+    @property
+    def data_version(self) -> str:  # type: ignore[override]
+        """The manifest's digest: an edited row makes another config (each image is checked on resume)."""
+        path = Path(self.options.path)
+        return f"jsonl:{file_digest(path)}" if path.is_file() else "jsonl:missing"
 
     def samples(self) -> Iterator[Sample]:
         opts = self.options
