@@ -11,8 +11,8 @@ new prompt equals the last one or is empty, or when semantic >= `semantic_stop` 
 make upstream retry and then edit again with the same prompt: we do the latter at once. At most
 `max_edit_turns` edits (5 in the released vLLM script); the last edit is not judged. The final image is the
 latest edit. Rules `strict`: a reply without a parsable score or answer ends the sample as an error instead.
-Prompt wording is our own unless `template_file` points at the released `inference/prompt_template.txt`
-(read at run time, hash-pinned).
+Prompt wording is our own unless `template_file` points at the released `inference/prompt_template.txt`, or
+`mirabench data get-prompts` fetched it (pinned by commit and sha256): it is then read at run time and hash-pinned.
 """
 
 from __future__ import annotations
@@ -23,11 +23,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from mirabench.backends.local_vlm import ChatBackend, LocalVLMOptions, TemplateOptions, chat_backend, load_template
+from mirabench.backends.local_vlm import (
+    ChatBackend,
+    LocalVLMOptions,
+    TemplateOptions,
+    chat_backend,
+    load_template,
+    pin_template,
+)
 from mirabench.backends.parsing import ParseError, parse_thinker
 from mirabench.backends.prompts import EDITTHINKER_TEMPLATE, Part, Template
+from mirabench.judge.prompt_files import default_path
 from mirabench.plugins import Agent, Options
 from mirabench.registry import Needs, agents
 from mirabench.types import Action, AgentState, Edit, Stop
@@ -37,6 +45,15 @@ LOCAL = Needs(modules=("torch", "transformers"), extra="local")
 
 class ThinkerLoopOptions(TemplateOptions):
     """The loop's own settings, whatever model thinks."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pin_template(cls, data: Any) -> Any:
+        """The released prompt (`mirabench data get-prompts`) when fetched and no other file is given."""
+        fetched = default_path("editthinker_prompt_template.txt")
+        if isinstance(data, dict) and not data.get("template_file") and fetched.is_file():
+            data = {**data, "template_file": str(fetched)}
+        return pin_template(data)
 
     first_turn: Literal["direct", "rewrite"] = "direct"
     semantic_stop: float = Field(8.0, ge=0.0, le=10.0)

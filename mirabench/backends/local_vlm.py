@@ -96,19 +96,24 @@ class TemplateOptions(Options):
     @model_validator(mode="before")
     @classmethod
     def _pin_template(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not data.get("template_file"):
-            return data
-        import hashlib
+        return pin_template(data)
 
-        path = Path(str(data["template_file"])).expanduser()
-        try:
-            digest = hashlib.sha256(path.read_text(encoding="utf-8").strip("\n").encode("utf-8")).hexdigest()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"cannot read template_file {path}: {exc}") from None
-        pinned = data.get("template_sha256")
-        if pinned and pinned != digest:
-            raise ValueError(f"template_file {path} has sha256 {digest}, the run was pinned to {pinned}")
-        return {**data, "template_sha256": digest}
+
+def pin_template(data: Any) -> Any:
+    """Options data with `template_sha256` filled in from `template_file` (a mismatch with a pinned hash raises)."""
+    if not isinstance(data, dict) or not data.get("template_file"):
+        return data
+    import hashlib
+
+    path = Path(str(data["template_file"])).expanduser()
+    try:
+        digest = hashlib.sha256(path.read_text(encoding="utf-8").strip("\n").encode("utf-8")).hexdigest()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read template_file {path}: {exc}") from None
+    pinned = data.get("template_sha256")
+    if pinned and pinned != digest:
+        raise ValueError(f"template_file {path} has sha256 {digest}, the run was pinned to {pinned}")
+    return {**data, "template_sha256": digest}
 
 
 def chat_messages(prompt: Sequence[Part]) -> list[dict[str, Any]]:

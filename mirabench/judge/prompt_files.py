@@ -46,6 +46,13 @@ PINNED = (
         "Benchmark/Basic/prompts.json",
         "f9468dc848776ee0a6c2e2c31e678c7224e9cb61b013747c8c52d4a05627b5a0",
     ),
+    PinnedFile(  # EditThinker's released thinker prompt (what its vLLM script passes as --eval_prompt_file)
+        "editthinker_prompt_template.txt",
+        "appletea233/EditThinker",
+        "803d1a7980de11db8f39c84cd27f954bd9745d5a",
+        "inference/prompt_template.txt",
+        "b9f979b53c475963765f65a01312ebe2cb273077499cacd019ed1a0d19ab52c4",
+    ),
 )
 
 

@@ -282,3 +282,16 @@ def test_local_vlm_loads_straight_onto_its_device(tiny: dict[str, Path], monkeyp
     monkeypatch.setattr(AutoModelForImageTextToText, "from_pretrained", classmethod(spy))
     agent = Mira7B(path=str(tiny["qwen25-vl"]), device="cpu")
     assert seen == ["cpu"] and next(agent.chat.model.parameters()).device.type == "cpu"  # type: ignore[attr-defined]
+
+
+def test_the_fetched_released_prompt_is_read_at_run_time(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mirabench.agents.editthinker import ThinkerLoopOptions
+
+    assert ThinkerLoopOptions().template_file is None  # nothing fetched: our own wording
+    monkeypatch.setenv("MIRABENCH_CACHE_DIR", str(tmp_path))
+    fetched = tmp_path / "prompts" / "editthinker_prompt_template.txt"
+    fetched.parent.mkdir()
+    fetched.write_text('<image><image>\nJudge "{original_instruction}" after "{rewritten_prompt}".\n')  # stand-in bytes
+    opts = ThinkerLoopOptions()
+    assert opts.template_file == str(fetched) and len(opts.template_sha256) == 64
+    assert ThinkerLoopOptions(template_file=None).template_file == str(fetched)
