@@ -332,6 +332,7 @@ def compare(candidate: Side, baseline: Side, gate: Gate | None = None) -> Compar
         elif sign * v.delta > allowed:
             v.verdict = "improved"
         verdicts.append(v)
+    notes += _served_notes(baseline.summary, candidate.summary)
     extra = sorted(set(cand_metrics) - set(base_metrics))
     if extra:
         notes.append(f"metric(s) not in the baseline, not gated: {', '.join(extra)}")
@@ -351,6 +352,21 @@ def compare(candidate: Side, baseline: Side, gate: Gate | None = None) -> Compar
         verdicts=verdicts,
         notes=notes,
     )
+
+
+def _served_notes(base: dict[str, Any], cand: dict[str, Any]) -> list[str]:
+    """A judge column whose scores were served by other models or backends on the two sides (summary.json's
+    judge_reliability fingerprints): part of a difference there may be the judge's, not the system's."""
+    notes = []
+    theirs, ours = base.get("judge_reliability") or {}, cand.get("judge_reliability") or {}
+    for col in sorted(set(theirs) & set(ours)):
+        a, b = theirs[col].get("fingerprints"), ours[col].get("fingerprints")
+        if isinstance(a, dict) and isinstance(b, dict) and set(a["served"]) != set(b["served"]):
+            notes.append(
+                f"{col} was served by {', '.join(sorted(a['served']))} for the baseline and by "
+                f"{', '.join(sorted(b['served']))} for the run: part of its difference may be the judge's"
+            )
+    return notes
 
 
 def _num(x: float | None, fmt: str = ".3f") -> str:

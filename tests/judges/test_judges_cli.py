@@ -227,3 +227,16 @@ def test_pairwise_gaps_below_the_resolvable_gap_are_marked(study: dict[str, Path
     assert html.exit_code == 0
     page = (study["direct"].parent / "r.html").read_text()
     assert "judge-reliability" in page and ("within judge noise" in page or "resolvable: gap" in page)
+
+
+def test_compare_notes_a_judge_served_by_another_backend(study: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "other-backend"
+    shutil.copytree(study["direct"], copy)
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["judge_reliability"]["fake-sc"]["fingerprints"]["served"] = {"fake-judge-v2 / fp_7": N}
+    (copy / "summary.json").write_text(json.dumps(summary))
+    out = cli.invoke(app, ["compare", str(copy), "--baseline", str(study["direct"])]).output
+    assert "fake-sc was served by fake-judge-v1 / fp_0 for the baseline and by fake-judge-v2 / fp_7" in out
+    assert "fake2-sc was served" not in out
