@@ -59,6 +59,14 @@ def judge_section(
             fp = fingerprint(s.detail) if col in served and s.value is not None else None
             if fp:
                 served[col][fp] += 1
+    pairs: dict[frozenset[str], dict[str, Any]] = {}
+
+    def agreement(x: str, y: str) -> dict[str, Any]:  # once per pair of columns
+        key = frozenset((x, y))
+        if key not in pairs:
+            pairs[key] = {k: v.as_dict() for k, v in rank_agreement(values[x], values[y]).items()}
+        return pairs[key]
+
     out: dict[str, Any] = {}
     for col in columns:
         n_run = int(np.isfinite(values[col]).sum())
@@ -78,9 +86,7 @@ def judge_section(
         else:
             entry["repeat"] = entry["resolvable_gap"] = NOT_MEASURED
         others = [o for o in columns if o != col and _kind(o) and _kind(o) == _kind(col) and _metric(o) != _metric(col)]
-        entry["agreement"] = {
-            o: {k: v.as_dict() for k, v in rank_agreement(values[col], values[o]).items()} for o in others
-        } or NOT_MEASURED
+        entry["agreement"] = {o: agreement(col, o) for o in others} or NOT_MEASURED
         entry["fingerprints"] = (
             {"served": dict(sorted(served[col].items())), "changed": len(served[col]) > 1}
             if served[col]

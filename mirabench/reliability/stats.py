@@ -210,14 +210,16 @@ def _kendall(x: np.ndarray, y: np.ndarray) -> float:
 
 def rank_agreement(x: np.ndarray, y: np.ndarray, seed: int = 0, n_boot: int = N_BOOT) -> dict[str, Estimate]:
     """Sample-level Spearman and Kendall (tau-b) between two judges' scores of the same items (pairs with a NaN on
-    either side left out), each with a bootstrap interval over items."""
+    either side left out), each with a bootstrap interval over items (Kendall above KENDALL_BOOT_MAX items:
+    Fieller's interval)."""
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
     n = len(a)
+    tau = _finite(_kendall(a, b))
     return {
         "spearman": Estimate(_finite(_spearman(a, b)), _spearman_ci(a, b, seed, n_boot), n),
-        "kendall": Estimate(_finite(_kendall(a, b)), _kendall_ci(a, b, seed, n_boot), n),
+        "kendall": Estimate(tau, _kendall_ci(a, b, seed, n_boot) if n <= KENDALL_BOOT_MAX else _fieller(tau, n), n),
     }
 
 
@@ -269,6 +271,19 @@ def kendall_many(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start : start + step] = s / np.sqrt((n0 - tx) * (n0 - ty))
     return out
+
+
+KENDALL_BOOT_MAX = 1000
+"""Items up to which Kendall's interval is bootstrapped (its cost grows as resamples x n^2: 1 s at 1000)."""
+
+
+def _fieller(tau: float | None, n: int) -> tuple[float, float] | None:
+    """Fieller, Hartley & Pearson's (1957) interval of Kendall's tau for large n: atanh(tau) is about normal with
+    variance 0.437 / (n - 4)."""
+    if tau is None or abs(tau) >= 1:
+        return None
+    z, half = math.atanh(tau), 1.96 * math.sqrt(0.437 / (n - 4))
+    return math.tanh(z - half), math.tanh(z + half)
 
 
 def _kendall_ci(a: np.ndarray, b: np.ndarray, seed: int, n_boot: int) -> tuple[float, float] | None:

@@ -179,3 +179,14 @@ def test_kendall_interval_from_counts_matches_the_resamples() -> None:
     b = np.round(a + rng.normal(0, 2, 60))
     idx = _resamples(60, 4, 300)
     assert _kendall_ci(a, b, 4, 300) == pytest.approx(_interval(kendall_many(a[idx], b[idx]), 300), abs=1e-12)
+
+
+def test_large_samples_get_fieller_intervals_for_kendall() -> None:
+    rng = np.random.default_rng(10)
+    truth = rng.uniform(0, 10, 1500)
+    got = rank_agreement(truth + rng.normal(0, 1, 1500), truth + rng.normal(0, 1, 1500))["kendall"]
+    assert got.n == 1500 and got.ci95 is not None and got.value is not None
+    lo, hi = got.ci95
+    assert lo < got.value < hi and hi - lo == pytest.approx(
+        2 * 1.96 * np.sqrt(0.437 / 1496) * (1 - got.value**2), rel=0.05
+    )
