@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mirabench.cli.common import HELP_SETTINGS, console, escape, spec_from_flags, stdout_console
 from mirabench.cli.judges import judges_app
+from mirabench.cli.progress import Interrupted, interruptible, tracking
 from mirabench.cli.study import data_app, import_run, study_app
 from mirabench.cli.train import build_mira_editing, train_app
 from mirabench.registry import PLUGINS_ENV, PluginError, all_infos, load_plugin_files, registry_for
@@ -74,27 +74,6 @@ def list_plugins(
         status = "planned" if i.planned else ("ready" if i.available else "missing deps")
         table.add_row(i.kind, i.name, status, i.needs.describe(), i.description)
     stdout_console.print(table)
-
-
-def _progress(show: bool = True) -> tuple[Progress, Any]:
-    """A progress bar and its update callback; `show=False` (ranks other than 0) draws nothing."""
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not show,
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-
-    return bar, update
 
 
 @app.command()
@@ -169,8 +148,8 @@ def run(
         this_shard = Shard.parse(shard) if shard else shard_from_env()
         if this_shard is not None:
             pin_local_device(gpus_per_rank=gpus_per_rank)
-        bar, update = _progress(show=this_shard is None or this_shard.rank == 0)  # one bar per job, not per rank
-        with bar:
+        show = this_shard is None or this_shard.rank == 0  # one bar per job, not per rank
+        with tracking(show) as update, interruptible(update):
             result = run_spec(
                 spec,
                 out,
@@ -208,8 +187,7 @@ def score(
     from mirabench.run.runner import score_run
 
     sets = apply_sets({}, set_ or []).get("metric_options", {})
-    bar, update = _progress()
-    with bar:
+    with tracking() as update, interruptible(update):
         result = score_run(run_dir, [m for m in metrics.split(",") if m], sets, budget_curve, update, retry_failed)
     _print_replaced(result.replaced)
     _print_summary(result.summary, result.run_dir)
@@ -477,3 +455,6 @@ def main() -> None:
     except (RunError, *USER_ERRORS) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)
+    except Interrupted as exc:
+        console.print(escape(str(exc)))
+        sys.exit(128 + exc.signum)

@@ -11,11 +11,11 @@ import errno
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mirabench.cache import Cache, cache_key
 from mirabench.images import ImageLoadError, image_hash, source_image
@@ -40,11 +40,14 @@ from mirabench.rundir.shards import (
 from mirabench.rundir.store import RETRYABLE, CallLog, RunStore, SampleRecord
 from mirabench.rundir.writer import LOCK_FILE, OWNERS, WriterBusy, sweep_temps, writer_lock
 from mirabench.spec import RunSpec, SpecError
-from mirabench.types import Sample
+from mirabench.types import Sample, StopReason
 
 __all__ = ["RunError", "RunResult", "default_run_dir", "load_samples", "merge_run", "resolve", "run", "score_run"]
 
-Progress = Callable[[str, int, int], None]
+class Progress(Protocol):
+    """Told how far a stage got: `done` of `total` (samples or score items), and how many ended in an error."""
+
+    def __call__(self, stage: str, done: int, total: int, failed: int | None = None) -> None: ...
 
 
 class RunError(RuntimeError):
@@ -238,10 +241,14 @@ def _run_locked(
             store.restart(redone)
             records = {r.id: r for r in store.records()}
         todo = [s for s in mine if _needs_work(records[s.id])]
+        if progress:  # the first line of a long run comes now, not after its first finished sample
+            progress("editing", len(mine) - len(todo), len(mine), 0)
         stats = LoopStats()
         judgements, backends = 0, dict[str, dict[str, Any]]()
         if todo:
-            stats, judgements, backends = _edit_and_score(spec, store, todo, records, built_metrics, pacing, progress)
+            stats, judgements, backends = _edit_and_score(
+                spec, store, todo, records, built_metrics, pacing, progress, len(mine) - len(todo)
+            )
         judgements += _score_missing(store, mine, built_metrics, spec, progress)
         calls = {
             "agent": stats.agent_calls,
@@ -387,14 +394,17 @@ def _edit_and_score(
     built_metrics: list[Metric],
     pacing: _Pacing,
     progress: Progress | None,
+    done_before: int = 0,
 ) -> tuple[LoopStats, int, dict[str, dict[str, Any]]]:
     agent = agents.build(spec.agent, **spec.agent_options)
     editor = editors.build(spec.editor, **spec.editor_options)
     cache = Cache() if pacing.use_cache else None
     scorer = Scorer(built_metrics, store, max_pending=pacing.max_pending)  # bounded: the scheduler waits for judges
-    total, done = len(todo), 0
+    total, done, failed = done_before + len(todo), done_before, 0
 
     def finished(batch: list[Finished]) -> None:
+        nonlocal failed
+        failed += sum(1 for f in batch if f.trajectory.stop_reason == StopReason.ERROR)
         scorer.submit([ScoreJob(f.sample, f.source, f.final, f.final_hash) for f in batch])
         if pacing.score_between_waves:
             scorer.drain()
@@ -403,15 +413,17 @@ def _edit_and_score(
         nonlocal done
         done += n_done
         if progress:
-            progress("editing", done, total)
+            progress("editing", done, total, failed)
 
     def live_samples() -> Iterator[LiveSample]:
+        nonlocal failed
         for sample in todo:
             rec = records[sample.id]
             try:
                 source = source_image(sample)
             except ImageLoadError as exc:
                 store.fail_sample(sample.id, f"sample {sample.id!r}: {exc}")
+                failed += 1
                 wave(0, 1)
                 continue
             src_hash = image_hash(source)
