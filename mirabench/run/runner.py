@@ -44,6 +44,7 @@ from mirabench.types import Sample, StopReason
 
 __all__ = ["RunError", "RunResult", "default_run_dir", "load_samples", "merge_run", "resolve", "run", "score_run"]
 
+
 class Progress(Protocol):
     """Told how far a stage got: `done` of `total` (samples or score items), and how many ended in an error."""
 
