@@ -28,11 +28,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ImageLoadError",
     "Unreadable",
+    "MAX_DECODED_BYTES",
     "MAX_PIXELS",
     "api_image_format",
     "atomic_write_bytes",
     "atomic_write_text",
     "decode_image",
+    "decoded_bytes",
     "encode_png",
     "image_hash",
     "load_image",
@@ -42,6 +44,29 @@ __all__ = [
 
 MAX_PIXELS = 64_000_000
 """Decompression-bomb guard: images above 64 MP (e.g. 16k x 16k) are refused instead of eating the RAM."""
+MAX_DECODED_BYTES = 192_000_000
+"""Decoded-bytes budget per image: the bytes a decode holds at its peak (the file's own mode, plus the RGB copy
+when it is converted). A 64 MP RGB photo fits; a 7,999 x 7,999 1-bit PNG (7.8 kB on disk, 64 MB as decoded
+1-bit pixels plus 192 MB as RGB) does not. Compressed size says nothing: a flat PNG compresses 25,000x."""
+_MODE_BYTES = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "PA": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "LAB": 3,
+    "HSV": 3,
+    "RGBA": 4,
+    "RGBX": 4,
+    "CMYK": 4,
+    "I": 4,
+    "F": 4,
+    "I;16": 2,
+    "I;16B": 2,
+    "I;16L": 2,
+}
 
 
 class ImageLoadError(ValueError):
@@ -63,6 +88,11 @@ class Unreadable:
 def unreadable_reason(sample: Sample) -> str | None:
     """The message of a sample whose suite row could not be read, else None."""
     return sample.image.message if isinstance(sample.image, Unreadable) else None
+
+
+def decoded_bytes(image: Image.Image) -> int:
+    """Bytes an image's pixels hold in memory (what the live pool's budget counts)."""
+    return image.width * image.height * _MODE_BYTES.get(image.mode, 4)
 
 
 def image_hash(image: Image.Image) -> str:
@@ -127,6 +157,12 @@ def _open(fh: IO[bytes], label: str) -> Image.Image:
                 w, h = img.size
                 if w * h > MAX_PIXELS:
                     raise ImageLoadError(f"image too large ({w}x{h} > {MAX_PIXELS} pixels): {label}")
+                need = w * h * (_MODE_BYTES.get(img.mode, 4) + (0 if img.mode == "RGB" else 3))
+                if need > MAX_DECODED_BYTES:
+                    raise ImageLoadError(
+                        f"image too large to decode: {w}x{h} {img.mode} needs {need / 1e6:.0f} MB decoded, over the "
+                        f"{MAX_DECODED_BYTES / 1e6:.0f} MB budget per image: {label}"
+                    )
                 img.load()
                 img = ImageOps.exif_transpose(img) or img
                 return _to_rgb(img)

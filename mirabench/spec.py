@@ -67,10 +67,59 @@ class RunSpec(BaseModel):
         return self.model_dump(mode="json", exclude={"metrics", "metric_options", "budget_curve"})
 
 
+MAX_YAML_NODES = 100_000
+"""A config expands to at most this many YAML nodes with its aliases followed: far above any real run config
+(a few hundred), far below an alias bomb (a 1 KB file that expands to billions)."""
+
+
+def safe_yaml(text: str, what: str) -> Any:
+    """`yaml.safe_load`, refusing documents whose aliases expand beyond MAX_YAML_NODES (or refer to themselves)
+    before anything is built from them."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {})
+        if size > MAX_YAML_NODES:
+            raise SpecError(
+                f"{what} expands to more than {MAX_YAML_NODES:,} YAML nodes through its aliases (&anchor / *alias); "
+                "refused as an alias bomb"
+            )
+        return loader.construct_document(node)
+    except RecursionError:
+        raise SpecError(f"{what} is nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes in the document with every alias expanded (memoised by node, so counting itself stays cheap)."""
+    key = id(node)
+    if key in sizes:
+        if sizes[key] < 0:
+            raise SpecError("a YAML alias refers to the node that contains it")
+        return sizes[key]
+    sizes[key] = -1
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _expanded_size(k, sizes) + _expanded_size(v, sizes)
+            if total > MAX_YAML_NODES:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(item, sizes)
+            if total > MAX_YAML_NODES:
+                break
+    sizes[key] = total
+    return total
+
+
 def load_spec(path: Path) -> dict[str, Any]:
     """Read a run YAML; unknown keys and wrong types are reported by RunSpec with their field names."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml(path.read_text(encoding="utf-8"), f"config {path}")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read config {path}: {exc}") from None
     except yaml.YAMLError as exc:
@@ -98,7 +147,7 @@ def apply_sets(base: dict[str, Any], sets: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise SpecError(f"--set expects key=value, got {item!r}")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = safe_yaml(raw, f"--set {key}") if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
         head, _, rest = key.partition(".")

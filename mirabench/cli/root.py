@@ -92,6 +92,9 @@ def run(
     force_new: Annotated[bool, typer.Option(help="move a run with another config aside and start afresh")] = False,
     no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
     max_live: Annotated[int, typer.Option(help="samples in flight at once (bounds memory; 0 = all)")] = 256,
+    max_live_mb: Annotated[
+        int, typer.Option(help="decoded image MB the samples in flight may hold (bounds memory; 0 = no bound)")
+    ] = 2048,
     max_pending: Annotated[
         int | None, typer.Option(help="finished samples waiting for the scorer (default 2 batches; 0 = unbounded)")
     ] = None,
@@ -157,6 +160,7 @@ def run(
                 force_new=force_new,
                 use_cache=not no_cache,
                 max_live=max_live,
+                max_live_mb=max_live_mb,
                 max_pending=max_pending,
                 score_between_waves=score_between_waves,
                 progress=update,

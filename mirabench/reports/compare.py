@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mirabench.reports.stats import paired
 from mirabench.rundir.rundir import RunDir, RunDirError
+from mirabench.spec import safe_yaml
 
 __all__ = [
     "CompareError",
@@ -104,7 +105,7 @@ class Gate(BaseModel):
 def load_gate(path: Path) -> Gate:
     """Read a gate file; a typo in a key or a negative threshold is refused with its location."""
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        data = safe_yaml(Path(path).read_text(), f"gate file {path}") or {}
         return Gate.model_validate(data)
     except yaml.YAMLError as exc:
         raise CompareError(f"gate file {path} is not valid YAML: {exc}") from None

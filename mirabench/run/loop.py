@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from mirabench.cache import Cache
+from mirabench.images import decoded_bytes
 from mirabench.plugins import Agent, Editor
 from mirabench.run.editing import run_edits
 from mirabench.rundir.store import RunStore
@@ -90,9 +91,13 @@ class Scheduler:
         on_finished: Callable[[list[Finished]], None] = lambda _: None,
         max_live: int = 0,
         on_wave: Callable[[int, int], None] = lambda live, done: None,
+        max_live_bytes: int = 0,
     ) -> None:
+        """`max_live` bounds the samples in flight by count, `max_live_bytes` by the bytes their source and latest
+        images hold (0: no bound); a sample is admitted only while both allow it, and always one at least."""
         self.agent, self.editor, self.store = agent, editor, store
         self.max_steps, self.seed, self.max_live = max_steps, seed, max_live
+        self.max_live_bytes = max_live_bytes
         self.cache = cache
         self.on_finished, self.on_wave = on_finished, on_wave
         self.stats = LoopStats()
@@ -100,14 +105,21 @@ class Scheduler:
     def run(self, samples: Iterable[LiveSample]) -> LoopStats:
         pending: Iterator[LiveSample] = iter(samples)
         live: list[LiveSample] = []
+        waiting: LiveSample | None = None  # loaded, but over the byte budget until a wave frees some
         exhausted = False
         while True:
+            used = sum(_held(s) for s in live)
             while not exhausted and (self.max_live <= 0 or len(live) < self.max_live):
-                nxt = next(pending, None)
+                nxt = waiting or next(pending, None)
+                waiting = None
                 if nxt is None:
                     exhausted = True
+                elif live and self.max_live_bytes > 0 and used + _held(nxt) > self.max_live_bytes:
+                    waiting = nxt
+                    break
                 else:
                     live.append(nxt)
+                    used += _held(nxt)
             if not live:
                 return self.stats
             live = self._wave(live)
@@ -240,6 +252,11 @@ class Scheduler:
         ]
         cache_puts = [(o.key, o.digest) for o in outcomes if o.key and o.digest]
         return results, 1000 * elapsed / calls if calls else 0.0, cache_puts
+
+
+def _held(s: LiveSample) -> int:
+    """Bytes a live sample keeps decoded: its source and, once edited, its latest image."""
+    return decoded_bytes(s.source) + (decoded_bytes(s.latest) if s.latest is not s.source else 0)
 
 
 def _agent_error(message: str) -> Stop:

@@ -180,6 +180,7 @@ def run(
     force_new: bool = False,
     use_cache: bool = True,
     max_live: int = 256,
+    max_live_mb: int = 2048,
     max_pending: int | None = None,
     score_between_waves: bool = False,
     progress: Progress | None = None,
@@ -188,17 +189,20 @@ def run(
 
     With a `shard` of world size > 1 this process runs only its rank's samples into its own shard store; the
     last rank to finish merges (its RunResult has `merged`), the others return an empty summary.
-    Memory is bounded by `max_live` (samples in flight) and `max_pending` (finished samples waiting for the
-    scorer; None = `scoring.PENDING_BATCHES` batches, 0 = unbounded), not by the suite's size. Metrics score in
-    the background while the next waves edit, or, with `score_between_waves`, after each wave and before the next
-    (a local metric sharing the editor's GPU then never runs beside it)."""
+    Memory is bounded by `max_live` (samples in flight), `max_live_mb` (the decoded bytes of their source and
+    latest images; 0 = no byte bound) and `max_pending` (finished samples waiting for the scorer; None =
+    `scoring.PENDING_BATCHES` batches, 0 = unbounded), not by the suite's size. Each image is at most
+    `images.MAX_DECODED_BYTES` decoded, so the images in memory stay under about
+    max_live_mb + (max_pending + one scorer batch) x 2 x MAX_DECODED_BYTES, plus one wave's edited outputs.
+    Metrics score in the background while the next waves edit, or, with `score_between_waves`, after each wave
+    and before the next (a local metric sharing the editor's GPU then never runs beside it)."""
     spec = resolve(spec)
     sharded = shard if shard is not None and shard.world > 1 else None
     if sharded and force_new:
         raise RunError("--force-new cannot be combined with sharding (every rank would move the run aside)")
     suite = suites.build(spec.suite, **spec.suite_options)
     agent_cls, editor_cls = agents.get(spec.agent), editors.get(spec.editor)
-    pacing = _Pacing(use_cache, max_live, max_pending, score_between_waves)
+    pacing = _Pacing(use_cache, max_live, max_live_mb * 2**20, max_pending, score_between_waves)
     identities = plugin_identities(spec, suite, agent_cls.version, editor_cls.version)
     config_hash = spec.config_hash(identities)
     run_dir = Path(out) if out is not None else default_run_dir(spec)
@@ -383,6 +387,7 @@ class _Pacing:
 
     use_cache: bool
     max_live: int
+    max_live_bytes: int
     max_pending: int | None
     score_between_waves: bool
 
@@ -451,6 +456,7 @@ def _edit_and_score(
         cache=cache,
         on_finished=finished,
         max_live=pacing.max_live,
+        max_live_bytes=pacing.max_live_bytes,
         on_wave=wave,
     )
     try:
