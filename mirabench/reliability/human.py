@@ -5,7 +5,8 @@ user-study app exports it. Per criterion: how far the raters agree among themsel
 interval, over the rated (sample, system) units), and for every judge column of that criterion (a column named
 `*-sc`, `*-pq`, or `*-bp`/`*-bg` for background preservation) how far it agrees with the raters' mean: Spearman
 and Kendall per (sample, system) unit, Kendall and Spearman of the system means, and pairwise preference accuracy
-(per sample, does the judge order two systems as the raters' mean does), each with a bootstrap interval.
+(per sample, does the judge order two systems as the raters' mean does), each with a bootstrap interval; the
+human ceiling of that accuracy is each rater against the mean of the others (`rater_pairwise_accuracy`).
 A system of the CSV is matched to a run by the run folder's name or its "editor + agent" name.
 """
 
@@ -23,6 +24,7 @@ from mirabench.reliability.stats import (
     krippendorff_interval,
     pairwise_accuracy,
     rank_agreement,
+    rater_accuracy,
     system_agreement,
 )
 
@@ -84,8 +86,13 @@ def human_agreement(ratings: pd.DataFrame, runs: Sequence[dict[str, Any]], seed:
     judge_columns = sorted({c for r in runs for c in r["summary"].get("columns", [])})
     for crit, sub in sorted(ratings.groupby("criterion")):
         grid = sub.pivot_table(index="rater", columns=["sample_id", "system"], values="score", aggfunc="mean")
+        cube = sub.pivot_table(index=["rater", "sample_id"], columns="system", values="score", aggfunc="mean")
+        raters, samples = sorted(sub["rater"].unique()), sorted(sub["sample_id"].unique())
+        full = pd.MultiIndex.from_product([raters, samples])
+        per_rater = cube.reindex(full).to_numpy(dtype=float).reshape(len(raters), len(samples), cube.shape[1])
         criteria[crit] = {
             "alpha": krippendorff_interval(grid.to_numpy(dtype=float), seed=seed).as_dict(),
+            "rater_pairwise_accuracy": rater_accuracy(per_rater, seed).as_dict(),
             "raters": int(grid.shape[0]),
             "units": int(grid.shape[1]),
             "ratings": len(sub),

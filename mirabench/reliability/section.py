@@ -174,7 +174,8 @@ def report_view(
             [
                 f"sample Spearman {_est(human['sample']['spearman'])}",
                 f"system Kendall {_est(human['system']['kendall'])}",
-                f"pairwise accuracy {_est(human['pairwise_accuracy'])}",
+                f"pairwise accuracy {_est(human['pairwise_accuracy'])}"
+                f" (a rater vs the others: {_est(human['raters'].get('rater_pairwise_accuracy'))})",
                 f"raters' alpha ({human['criterion']}) {_est(human['raters']['alpha'])}",
             ]
             if human

@@ -15,6 +15,7 @@ rendered twice shows the same numbers). Missing judgements are NaN and are left 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "krippendorff_interval",
     "pairwise_accuracy",
     "rank_agreement",
+    "rater_accuracy",
     "repeat_noise",
     "resolvable_gap",
     "system_agreement",
@@ -336,8 +338,8 @@ def system_agreement(a: np.ndarray, b: np.ndarray, seed: int = 0, n_boot: int = 
 
 
 def _preference(judge: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per sample: summed agreement over system pairs the reference orders strictly, and the count of such pairs.
-    Agreement is 1 for the same order, 0.5 for a judge tie, 0 for the opposite order."""
+    """Per sample: summed agreement over system pairs the reference orders strictly (and both sides scored), and the
+    count of such pairs. Agreement is 1 for the same order, 0.5 for a judge tie, 0 for the opposite order."""
     m = judge.shape[1]
     hits = np.zeros(len(judge))
     count = np.zeros(len(judge))
@@ -345,7 +347,7 @@ def _preference(judge: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, n
         for j in range(i + 1, m):
             ref = np.sign(reference[:, i] - reference[:, j])
             jud = np.sign(judge[:, i] - judge[:, j])
-            strict = ref != 0
+            strict = np.isfinite(ref) & np.isfinite(jud) & (ref != 0)
             hits += np.where(strict, np.where(jud == ref, 1.0, np.where(jud == 0, 0.5, 0.0)), 0.0)
             count += strict
     return hits, count
@@ -353,19 +355,36 @@ def _preference(judge: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, n
 
 def pairwise_accuracy(judge: np.ndarray, reference: np.ndarray, seed: int = 0, n_boot: int = N_BOOT) -> Estimate:
     """Share of (sample, system pair) comparisons the reference decides that the judge decides the same way
-    (a judge tie counts half). `judge`, `reference`: samples x systems. n = pairs compared; the interval
-    resamples samples."""
-    j, r = _complete(np.asarray(judge, dtype=float), np.asarray(reference, dtype=float))
-    hits, count = _preference(j, r)
+    (a judge tie counts half). `judge`, `reference`: samples x systems, NaN = not scored (that pair is left out).
+    n = pairs compared; the interval resamples samples."""
+    hits, count = _preference(np.asarray(judge, dtype=float), np.asarray(reference, dtype=float))
+    return _accuracy(hits, count, seed, n_boot)
+
+
+def _accuracy(hits: np.ndarray, count: np.ndarray, seed: int, n_boot: int) -> Estimate:
     total = int(count.sum())
     if total == 0:
         return Estimate(None, None, 0)
+    ci = None
+    if len(hits) >= 3:
+        idx = _resamples(len(hits), seed, n_boot)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ci = _interval(hits[idx].sum(axis=1) / count[idx].sum(axis=1), n_boot)
+    return Estimate(float(hits.sum() / total), ci, total)
 
-    def acc(i: np.ndarray) -> float:
-        c = count[i].sum()
-        return float(hits[i].sum() / c) if c else math.nan
 
-    return Estimate(float(hits.sum() / total), _bootstrap(acc, len(j), seed, n_boot), total)
+def rater_accuracy(ratings: np.ndarray, seed: int = 0, n_boot: int = N_BOOT) -> Estimate:
+    """The human ceiling for `pairwise_accuracy`: each rater against the mean of the other raters, pooled over
+    raters. `ratings`: raters x samples x systems, NaN = not rated."""
+    r = np.asarray(ratings, dtype=float)
+    hits, count = np.zeros(r.shape[1]), np.zeros(r.shape[1])
+    for k in range(r.shape[0]):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a unit no other rater saw: its mean is NaN, left out
+            rest = np.nanmean(np.delete(r, k, axis=0), axis=0)
+        h, c = _preference(r[k], rest)
+        hits, count = hits + h, count + c
+    return _accuracy(hits, count, seed, n_boot)
 
 
 # -- drift ----------------------------------------------------------------------------------------------------

@@ -178,6 +178,8 @@ def test_human_agreement(study: dict[str, Path], tmp_path: Path) -> None:
     assert rho["shapes-sc"] > rho["fake2-sc"] + 0.03 and rho["fake-sc"] > rho["fake2-sc"]
     assert cols["shapes-sc"]["sample"]["spearman"]["n"] == 2 * N and cols["shapes-sc"]["system"]["kendall"]["n"] == 2
     assert "bp" not in human["criteria"] and "fake-bg" not in cols  # only criteria that were rated
+    ceiling = human["criteria"]["sc"]["rater_pairwise_accuracy"]
+    assert 0.5 < ceiling["value"] < cols["shapes-sc"]["pairwise_accuracy"]["value"]  # one noisy rater < the truth
     summary = _summary(study["heuristic"])["judge_reliability"]
     assert summary["fake-sc"]["human"]["raters"]["alpha"]["value"] == human["criteria"]["sc"]["alpha"]["value"]
 

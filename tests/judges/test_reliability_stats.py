@@ -15,6 +15,7 @@ from mirabench.reliability.stats import (
     krippendorff_interval,
     pairwise_accuracy,
     rank_agreement,
+    rater_accuracy,
     repeat_noise,
     resolvable_gap,
     system_agreement,
@@ -190,3 +191,12 @@ def test_large_samples_get_fieller_intervals_for_kendall() -> None:
     assert lo < got.value < hi and hi - lo == pytest.approx(
         2 * 1.96 * np.sqrt(0.437 / 1496) * (1 - got.value**2), rel=0.05
     )
+
+
+def test_rater_against_the_others_by_hand() -> None:
+    # sample 0: every rater reverses the others' mean order (0 of 3); sample 1: all agree (3 of 3)
+    r = np.array([[[1, 3], [1, 2]], [[2, 4], [1, 2]], [[5, 1], [1, 2]]], dtype=float)
+    got = rater_accuracy(r)
+    assert got.value == 0.5 and got.n == 6
+    r[1, 1] = np.nan  # rater 1 did not rate sample 1: their pair there is left out, the others compare with rater 0/2
+    assert rater_accuracy(r).n == 5
