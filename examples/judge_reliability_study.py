@@ -77,9 +77,9 @@ def main(out: Path, n: int) -> None:
     print(
         "| column | repeat sd (50x3, heuristic-5) | ICC(2,1) | resolvable gap (n) | vs shapes-sc: sample Spearman "
         "(all systems) | system Kendall | pairwise acc. | human: sample Spearman | human: system Kendall | "
-        "drift none / +0.3 |"
+        "human: pairwise acc. | drift none / +0.3 |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     pairs = {(p["column"], p["other"]): p for p in agree}
     for col in ("shapes-sc", "fake-sc", "fake2-sc"):
         e = section[col]
@@ -88,6 +88,7 @@ def main(out: Path, n: int) -> None:
         p = pairs.get(("shapes-sc", col))
         h = human["columns"][col]
         d0, d1 = same["columns"][col], moved["columns"][col]
+        flag = ", DRIFTED" if d1["drifted"] else ""
         gap_text = f"{gap['value']:.3f} ({gap['n']})" if isinstance(gap, dict) else gap
         print(
             f"| {col} | {est(rep['std']) if isinstance(rep, dict) else rep} | "
@@ -95,10 +96,11 @@ def main(out: Path, n: int) -> None:
             f"{gap_text} | "
             f"{est(p['sample']['spearman']) if p else '(reference)'} | {est(p['system']['kendall']) if p else '–'} | "
             f"{est(p['pairwise_accuracy']) if p else '–'} | {est(h['sample']['spearman'])} | "
-            f"{est(h['system']['kendall'])} | {d0['shift']:+.3f} (p={d0['p']:.2g}) / {d1['shift']:+.3f} "
-            f"(p={d1['p']:.2g}{', DRIFTED' if d1['drifted'] else ''}) |"
+            f"{est(h['system']['kendall'])} | {est(h['pairwise_accuracy'])} | "
+            f"{d0['shift']:+.3f} (p={d0['p']:.2g}) / {d1['shift']:+.3f} (p={d1['p']:.2g}{flag}) |"
         )
-    print(f"\nraters' alpha (sc): {est(human['criteria']['sc']['alpha'])}")
+    sc = human["criteria"]["sc"]
+    print(f"\nraters' alpha (sc): {est(sc['alpha'])}; a rater vs the others: {est(sc['rater_pairwise_accuracy'])}")
     for name, run_dir in dirs.items():
         means = json.loads((run_dir / "summary.json").read_text())["metrics"]
         print(f"{name}: " + ", ".join(f"{c} {means[c]['mean']:.3f}" for c in ("shapes-sc", "fake-sc", "fake2-sc")))
