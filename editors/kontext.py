@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from PIL import Image
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from mirabench.backends.diffusers_editor import DIFFUSERS, DiffusersEditor, DiffusersOptions, floor_to
 from mirabench.registry import editors
@@ -26,6 +26,12 @@ class KontextOptions(DiffusersOptions):
     size_mode: Literal["native", "input"] = "native"
     max_sequence_length: int = Field(512, ge=1)
 
+    @model_validator(mode="after")
+    def _cache_without_true_cfg(self) -> KontextOptions:
+        if self.cache != "none" and self.true_cfg_scale > 1:
+            raise ValueError("cache needs true_cfg_scale 1 for kontext (its pipeline does not name cond/uncond calls)")
+        return self
+
 
 @editors.register("kontext", description="FLUX.1-Kontext-dev (diffusers; 28 steps, guidance 2.5)", needs=DIFFUSERS)
 class KontextEditor(DiffusersEditor):
@@ -36,6 +42,7 @@ class KontextEditor(DiffusersEditor):
     default_path = "black-forest-labs/FLUX.1-Kontext-dev"
     Options = KontextOptions
     options: KontextOptions
+    names_cache_calls = False  # FluxKontextPipeline does not: one context per call, so no true CFG with a cache
 
     def working_size(self, image: Image.Image) -> tuple[int, int]:
         if self.options.size_mode == "input":

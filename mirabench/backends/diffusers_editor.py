@@ -5,7 +5,11 @@ published defaults (steps, guidance) and how one call's keyword arguments are bu
 
 * weights: a hub id or a local folder (`editor.path`), `HF_HUB_OFFLINE` respected, a missing model is one message;
 * placement: `editor.device` (independent of the agent's), `editor.dtype`, `editor.cpu_offload` (model or
-  sequential), `editor.attention_backend` (diffusers attention dispatcher: flash, sage, _native_cudnn ...);
+  sequential);
+* speed, all off by default and recorded with the editor's options: `editor.attention_backend` (diffusers attention
+  dispatcher: flash, sage, _native_cudnn ...), `editor.compile` (torch.compile of the denoiser), `editor.cache`
+  (`first-block`: diffusers' First-Block-Cache, the cache-dit / ParaAttention scheme; it changes the images, and
+  benchmarks/editor_speed.py measures by how much);
 * seeds: every request gets its own CPU `torch.Generator` seeded with the request's seed, so an image depends only
   on (input, instruction, seed, options), never on batch composition or device;
 * batching: requests whose working size agrees go through one pipeline call, `editor.batch_size` at a time;
@@ -16,7 +20,7 @@ published defaults (steps, guidance) and how one call's keyword arguments are bu
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar, Literal
 
 from PIL import Image
@@ -41,6 +45,11 @@ class DiffusersOptions(Options):
     variant: str | None = Field(None, description="weight variant to load, e.g. fp16")
     cpu_offload: Literal["none", "model", "sequential"] = "none"
     attention_backend: str | None = Field(None, description="diffusers attention backend (flash, sage, ...)")
+    compile: bool = Field(False, description="torch.compile the denoiser (the first calls pay the compilation)")
+    cache: Literal["none", "first-block"] = Field(
+        "none", description="first-block: reuse the denoiser's residual on steps whose first block barely changes"
+    )
+    cache_threshold: float = Field(0.12, gt=0.0, description="first-block: relative change that forces a full step")
     batch_size: int = Field(4, ge=1, description="requests per pipeline call")
     steps: int = Field(28, ge=1)
     guidance: float = Field(2.5, ge=0.0)
@@ -70,6 +79,7 @@ class DiffusersEditor(Editor):
 
     pipeline_class: ClassVar[str] = ""
     default_path: ClassVar[str] = ""
+    names_cache_calls: ClassVar[bool] = True  # the pipeline wraps each denoiser call in cache_context(...)
     Options = DiffusersOptions
     options: DiffusersOptions
 
@@ -111,11 +121,7 @@ class DiffusersEditor(Editor):
                 pipe = cls.from_pretrained(path, **kwargs)
         except OSError as exc:
             raise missing_model(path, f"editor {self.name!r}", exc) from None
-        if opts.attention_backend:
-            denoiser: Any = getattr(pipe, "transformer", None) or getattr(pipe, "unet", None)
-            if denoiser is None:
-                raise ValueError(f"editor {self.name!r} has no transformer or unet to set an attention backend on")
-            denoiser.set_attention_backend(opts.attention_backend)
+        self._speed_up(pipe)
         if opts.cpu_offload == "model":
             pipe.enable_model_cpu_offload(device=self.device)
         elif opts.cpu_offload == "sequential":
@@ -124,6 +130,29 @@ class DiffusersEditor(Editor):
             pipe.to(self.device)
         pipe.set_progress_bar_config(disable=True)
         return pipe
+
+    def _speed_up(self, pipe: Any) -> None:
+        """The speed options, all off by default: each changes cost, and the cache also changes outputs."""
+        opts = self.options
+        if not (opts.attention_backend or opts.compile or opts.cache != "none"):
+            return
+        denoiser: Any = getattr(pipe, "transformer", None) or getattr(pipe, "unet", None)
+        if denoiser is None:
+            raise ValueError(f"editor {self.name!r} has no transformer or unet to speed up")
+        if opts.attention_backend:
+            denoiser.set_attention_backend(opts.attention_backend)
+        if opts.cache == "first-block":
+            from diffusers.hooks import FirstBlockCacheConfig
+
+            denoiser.enable_cache(FirstBlockCacheConfig(threshold=opts.cache_threshold))
+        if opts.compile:
+            denoiser.compile()
+
+    def _cache_context(self) -> Any:
+        """Pipelines that do not name their denoiser calls for the cache get one context for the whole call."""
+        if self.options.cache == "none" or self.names_cache_calls:
+            return nullcontext()
+        return self.pipe.transformer.cache_context("cond")
 
     def edit(self, request: EditRequest) -> Image.Image:
         return self.edit_batch([request])[0]
@@ -150,7 +179,7 @@ class DiffusersEditor(Editor):
         kwargs = self.call_kwargs(size)
         if self.options.negative_prompt is not None:
             kwargs["negative_prompt"] = [self.options.negative_prompt] * len(requests)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._cache_context():
             result = self.pipe(
                 image=images if len(images) > 1 else images[0],
                 prompt=[r.instruction for r in requests],

@@ -108,3 +108,27 @@ def test_weights_load_straight_onto_the_device_unless_offloaded(
     # CPU offload hooks place the weights themselves: no device map then
     editors.build("kontext", path=str(tiny["kontext"]), device="cpu", cpu_offload="model")
     assert seen[-1] is None
+
+
+@pytest.mark.parametrize("name", ["kontext", "qwen-image-edit"])
+def test_first_block_cache_reuses_steps_only_above_its_threshold(name: str, tiny: dict[str, Path]) -> None:
+    fast = {**FAST[name], "steps": 4}
+    request = requests(1)[0]
+    with small_qwen_image_area():
+        plain = editors.build(name, path=str(tiny[name]), **fast).edit(request)
+        never = editors.build(name, path=str(tiny[name]), cache="first-block", cache_threshold=1e-12, **fast)
+        always = editors.build(name, path=str(tiny[name]), cache="first-block", cache_threshold=1e6, **fast)
+        assert never.options.cache == "first-block" and never.identity()["options"]["cache"] == "first-block"
+        assert diff(never.edit(request), plain) == 0  # no step skipped: the very same image
+        assert diff(always.edit(request), plain) > 0  # later steps reuse the first step's residual
+        assert diff(always.edit(request), always.edit(request)) == 0  # state is reset between calls
+
+
+def test_compile_is_applied_to_the_denoiser_and_off_by_default(tiny: dict[str, Path]) -> None:
+    plain = editors.build("kontext", path=str(tiny["kontext"]), **FAST["kontext"])
+    assert plain.options.compile is False and plain.options.cache == "none"
+    assert getattr(plain.pipe.transformer, "_compiled_call_impl", None) is None
+    compiled = editors.build("kontext", path=str(tiny["kontext"]), compile=True, **FAST["kontext"])
+    assert compiled.pipe.transformer._compiled_call_impl is not None
+    with pytest.raises(PluginError, match="true_cfg_scale"):
+        editors.build("kontext", path=str(tiny["kontext"]), cache="first-block", true_cfg_scale=2.0)
