@@ -21,6 +21,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -165,7 +166,11 @@ class ThinkerAgent(Agent, ABC):
         self.chat.close()
 
 
-@agents.register("editthinker", description="EditThinker-8B Think-while-Edit refiner (refine policy)", needs=LOCAL)
+@agents.register(
+    "editthinker",
+    description="EditThinker-8B Think-while-Edit refiner (refine policy)",
+    needs=replace(LOCAL, weights="appletea2333/EditThinker-8B"),
+)
 class EditThinker(ThinkerAgent):
     """EditThinker on a local Qwen3-VL checkpoint."""
 

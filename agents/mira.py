@@ -13,6 +13,7 @@ mirabench's SFT/GRPO code; a LoRA adapter folder is merged over its base). Point
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -25,6 +26,7 @@ from mirabench.registry import Needs, agents
 from mirabench.types import Action, AgentState, Stop
 
 LOCAL = Needs(modules=("torch", "transformers"), extra="local")
+CHECKPOINT = replace(LOCAL, weights="agent.path")  # no published MIRA checkpoint: the user names one
 
 
 class MiraOptions(LocalVLMOptions, TemplateOptions):
@@ -76,11 +78,15 @@ class MiraPlanner(Agent):
         self.chat.close()
 
 
-@agents.register("mira-7b", description="MIRA planner on Qwen2.5-VL-7B-Instruct (agent.path = checkpoint)", needs=LOCAL)
+@agents.register(
+    "mira-7b", description="MIRA planner on Qwen2.5-VL-7B-Instruct (agent.path = checkpoint)", needs=CHECKPOINT
+)
 class Mira7B(MiraPlanner):
     backbone = "Qwen/Qwen2.5-VL-7B-Instruct"
 
 
-@agents.register("mira-3b", description="MIRA planner on Qwen2.5-VL-3B-Instruct (agent.path = checkpoint)", needs=LOCAL)
+@agents.register(
+    "mira-3b", description="MIRA planner on Qwen2.5-VL-3B-Instruct (agent.path = checkpoint)", needs=CHECKPOINT
+)
 class Mira3B(MiraPlanner):
     backbone = "Qwen/Qwen2.5-VL-3B-Instruct"

@@ -8,6 +8,7 @@ row isolates what closing the loop adds. The planner is any local VLM (`agent.pa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic import Field
@@ -50,7 +51,9 @@ def rewritten(reply: Reply) -> Action:
 
 
 @agents.register(
-    "rewrite-once", description="One planner rewrite of the instruction, then one edit (ablation)", needs=LOCAL
+    "rewrite-once",
+    description="One planner rewrite of the instruction, then one edit (ablation)",
+    needs=replace(LOCAL, weights="Qwen/Qwen2.5-VL-7B-Instruct"),
 )
 class RewriteOnce(Agent):
     """Rewrite at step 0, stop at step 1."""

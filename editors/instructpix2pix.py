@@ -7,6 +7,7 @@ trained at 256-512 px).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PIL import Image
@@ -24,7 +25,9 @@ class InstructPix2PixOptions(DiffusersOptions):
 
 
 @editors.register(
-    "instructpix2pix", description="InstructPix2Pix (diffusers; 100 steps, guidance 7.5 / 1.5)", needs=DIFFUSERS
+    "instructpix2pix",
+    description="InstructPix2Pix (diffusers; 100 steps, guidance 7.5 / 1.5)",
+    needs=replace(DIFFUSERS, weights="timbrooks/instruct-pix2pix"),
 )
 class InstructPix2PixEditor(DiffusersEditor):
     """Instruction editing with InstructPix2Pix (Stable Diffusion 1.5 based)."""

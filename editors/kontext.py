@@ -10,6 +10,7 @@ explicitly, which avoids the pipeline's square-output trap for non-square inputs
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from PIL import Image
@@ -33,7 +34,11 @@ class KontextOptions(DiffusersOptions):
         return self
 
 
-@editors.register("kontext", description="FLUX.1-Kontext-dev (diffusers; 28 steps, guidance 2.5)", needs=DIFFUSERS)
+@editors.register(
+    "kontext",
+    description="FLUX.1-Kontext-dev (diffusers; 28 steps, guidance 2.5)",
+    needs=replace(DIFFUSERS, weights="black-forest-labs/FLUX.1-Kontext-dev"),
+)
 class KontextEditor(DiffusersEditor):
     """Instruction editing with FLUX.1-Kontext [dev]."""
 

@@ -10,6 +10,7 @@ references for one prompt, so it is called one request at a time; the Edit pipel
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Literal
 
 from PIL import Image
@@ -31,7 +32,11 @@ class QwenImageEditPlusOptions(QwenImageEditOptions):
     steps: int = Field(40, ge=1)
 
 
-@editors.register("qwen-image-edit", description="Qwen-Image-Edit (diffusers; 50 steps, true CFG 4)", needs=DIFFUSERS)
+@editors.register(
+    "qwen-image-edit",
+    description="Qwen-Image-Edit (diffusers; 50 steps, true CFG 4)",
+    needs=replace(DIFFUSERS, weights="Qwen/Qwen-Image-Edit"),
+)
 class QwenImageEditor(DiffusersEditor):
     """Instruction editing with Qwen-Image-Edit (20B MMDiT, Qwen2.5-VL condition encoder)."""
 
@@ -59,7 +64,9 @@ class QwenImageEditor(DiffusersEditor):
 
 
 @editors.register(
-    "qwen-image-edit-plus", description="Qwen-Image-Edit-2509/2511 (diffusers; 40 steps, true CFG 4)", needs=DIFFUSERS
+    "qwen-image-edit-plus",
+    description="Qwen-Image-Edit-2509/2511 (diffusers; 40 steps, true CFG 4)",
+    needs=replace(DIFFUSERS, weights="Qwen/Qwen-Image-Edit-2509"),
 )
 class QwenImageEditPlusEditor(QwenImageEditor):
     """Qwen-Image-Edit-2509 (set editor.path to Qwen/Qwen-Image-Edit-2511 for the newer weights)."""

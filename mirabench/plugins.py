@@ -39,7 +39,8 @@ class Needs:
     modules: tuple[str, ...] = ()
     extra: str = ""
     env: tuple[str | tuple[str, ...], ...] = ()  # each entry must be set; a tuple entry: any one of its names
-    weights: str = ""
+    weights: str = ""  # default weights: a hub id, or the option that must name them ("agent.path")
+    data: str = ""  # the folder under $MIRABENCH_DATA a suite reads when no path option is given
 
     def missing(self) -> list[str]:
         problems = []
@@ -63,7 +64,39 @@ class Needs:
         parts.extend("|".join(f"${k}" for k in names) for names in self.env_names())
         if self.weights:
             parts.append(f"weights: {self.weights}")
+        if self.data:
+            parts.append(f"data: $MIRABENCH_DATA/{self.data}")
         return " ".join(parts)
+
+    def status(self) -> str:
+        """ "ready", or the first thing this machine lacks, in the order a user fixes them. Weights and data are
+        only what the defaults point at: an option (`agent.path`, `suite.root`) can name others, so they are
+        reported here but never refused by `missing()`."""
+        if any(importlib.util.find_spec(m) is None for m in self.modules):
+            return f"needs extra [{self.extra}]" if self.extra else "needs packages"
+        unset = [names for names in self.env_names() if not any(os.environ.get(k) for k in names)]
+        if unset:
+            return "needs key (" + ", ".join("|".join(f"${k}" for k in names) for names in unset) + ")"
+        if self.weights and not _weights_present(self.weights):
+            return f"needs weights ({self.weights})"
+        if self.data:
+            home = os.environ.get("MIRABENCH_DATA")
+            if not home or not (Path(home).expanduser() / self.data).exists():
+                return f"needs data (MIRABENCH_DATA/{self.data})"
+        return "ready"
+
+
+def _weights_present(ref: str) -> bool:
+    """A local folder, or a hub id with a snapshot in the local Hub cache; an option name ("agent.path") has no
+    default to be present."""
+    if "/" not in ref:
+        return False
+    if Path(ref).expanduser().is_dir():
+        return True
+    cache = os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface"), "hub"
+    )
+    return (Path(cache) / f"models--{ref.replace('/', '--')}" / "snapshots").is_dir()
 
 
 OptionsT = TypeVar("OptionsT", bound=Options)

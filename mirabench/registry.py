@@ -33,7 +33,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from mirabench.plugins import Agent, Editor, Metric, Needs, Plugin, Suite
+from mirabench.plugins import Agent, Editor, Metric, Needs, Options, Plugin, Suite
 
 __all__ = [
     "Needs",
@@ -81,6 +81,11 @@ class PluginInfo:
     @property
     def available(self) -> bool:
         return not self.planned and not self.needs.missing()
+
+    @property
+    def status(self) -> str:
+        """What `mirabench list` shows: planned, ready, or the first thing missing here (see Needs.status)."""
+        return "planned" if self.planned else self.needs.status()
 
 
 class Registry(Generic[P]):
@@ -204,13 +209,21 @@ class Registry(Generic[P]):
             cls.name = name
         return cls
 
+    def options_model(self, name: str) -> type[Options] | None:
+        """The plugin's Options model without checking its needs (for `mirabench list KIND NAME`); None for a
+        planned plugin. A lazy plugin whose module cannot be imported here raises PluginUnavailable."""
+        info = self.info(name)
+        if info.planned:
+            return None
+        return self._load(info).Options
+
     def build(self, name: str, **options: Any) -> P:
         """Instantiate a plugin with validated options; bad options name the field."""
         cls = self.get(name)
         try:
             return cls(**options)
         except ValidationError as exc:
-            raise PluginError(_option_errors(self.kind, name, exc)) from None
+            raise PluginError(_option_errors(self.kind, name, exc, cls.Options)) from None
 
     def validate_options(self, name: str, options: dict[str, Any]) -> dict[str, Any]:
         """Check options without building the plugin (so a bad --set fails before any work starts)."""
@@ -218,7 +231,7 @@ class Registry(Generic[P]):
         try:
             return cls.Options(**options).model_dump(mode="json")
         except ValidationError as exc:
-            raise PluginError(_option_errors(self.kind, name, exc)) from None
+            raise PluginError(_option_errors(self.kind, name, exc, cls.Options)) from None
 
     def _load(self, info: PluginInfo) -> type[P]:
         target = info.target
@@ -236,12 +249,40 @@ class Registry(Generic[P]):
         return target  # type: ignore[return-value]
 
 
-def _option_errors(kind: str, name: str, exc: ValidationError) -> str:
+def describe_options(model: type[Options]) -> list[dict[str, Any]]:
+    """Each option's name, type, default (JSON-ready; "required" when it has none) and description."""
+    rows = []
+    for key, f in model.model_fields.items():
+        if f.is_required():
+            default: Any = "required"
+        else:
+            value = f.get_default(call_default_factory=True)
+            default = value if isinstance(value, str | int | float | bool | type(None)) else _jsonable(value)
+        ann = f.annotation
+        type_name = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "").replace("pathlib.", "")
+        rows.append({"name": key, "type": type_name, "default": default, "description": f.description or ""})
+    return rows
+
+
+def _jsonable(value: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Any).dump_python(value, mode="json")
+
+
+def _option_errors(kind: str, name: str, exc: ValidationError, model: type[Options]) -> str:
     lines = []
+    valid = sorted(model.model_fields)
     for err in exc.errors():
         field_name = ".".join(str(p) for p in err["loc"]) or "(options)"
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(field_name, valid, n=1, cutoff=0.6)
+            hint = f" Did you mean {kind}.{close[0]}?" if close else ""
+            keys = ", ".join(valid) if valid else "none"
+            lines.append(f"{kind}.{field_name}: no such option.{hint} Valid keys: {keys}")
+            continue
         lines.append(f"{kind}.{field_name}: {err['msg']} (got {err.get('input')!r})")
-    return f"invalid options for {kind} {name!r}: " + "; ".join(lines)
+    return f"invalid options for {kind} {name!r}: " + "; ".join(lines) + f" (see `mirabench list {kind}s {name}`)"
 
 
 PLUGINS_ENV = "MIRABENCH_PLUGINS"

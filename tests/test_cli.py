@@ -15,7 +15,7 @@ from mirabench.spec import SpecError, apply_sets, build_spec
 SECRET_ENV = ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")  # the refusals below must not depend on them
 
 
-def mirabench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def mirabench(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     code = "import sys, toyworld; from mirabench.cli.root import main; sys.argv = ['mirabench', *sys.argv[1:]]; main()"
     env_path = str(Path(__file__).parent)
     return subprocess.run(
@@ -23,7 +23,7 @@ def mirabench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**{k: v for k, v in os.environ.items() if k not in SECRET_ENV}, "PYTHONPATH": env_path},
+        env={**{k: v for k, v in os.environ.items() if k not in SECRET_ENV}, "PYTHONPATH": env_path, **(env or {})},
     )
 
 

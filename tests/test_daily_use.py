@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -136,3 +137,70 @@ def test_a_redirected_run_prints_progress_lines_and_a_signal_says_how_to_resume(
     )
     assert res.returncode == 0, res.stderr
     assert "editing: 0/4 samples" in res.stderr and "editing: 4/4 samples (100%)" in res.stderr
+
+
+NEEDS_PLUGIN = """
+from mirabench.agents import register
+from mirabench.plugins import Agent, Needs, Options
+from mirabench.types import Stop
+
+
+class FarOptions(Options):
+    reach: int = 3
+
+
+@register("far-away", description="needs a package nobody has", needs=Needs(modules=("no_such_mod_q",), extra="ray"))
+class FarAway(Agent):
+    version = "1"
+    Options = FarOptions
+
+    def plan(self, state):
+        return Stop("never")
+"""
+
+
+def test_list_shows_options_and_says_what_is_missing_here(tmp_path: Path) -> None:
+    env_free = {"MIRABENCH_DATA": "", "HF_HUB_CACHE": str(tmp_path / "hub")}
+    res = mirabench("list", "agents", "mira-7b", "--json", cwd=tmp_path, env=env_free)
+    assert res.returncode == 0, res.stderr
+    info = json.loads(res.stdout)
+    opts = {o["name"]: o for o in info["options"]}
+    assert opts["max_new_tokens"] == {
+        "name": "max_new_tokens",
+        "type": "int",
+        "default": 64,
+        "description": "one short command fits easily",
+    }
+    assert opts["path"]["type"] == "str" and info["status"] == "needs weights (agent.path)"
+    res = mirabench("list", "agents", "mira-7b", cwd=tmp_path, env=env_free)
+    assert "--set agent.OPTION=VALUE" in res.stdout and "max_new_tokens" in res.stdout
+
+    def status(kind: str, name: str, **env: str) -> str:
+        res = mirabench("--plugin", "far.py", "list", kind, name, "--json", cwd=tmp_path, env={**env_free, **env})
+        assert res.returncode == 0, res.stderr
+        return str(json.loads(res.stdout)["status"])
+
+    (tmp_path / "far.py").write_text(NEEDS_PLUGIN)
+    assert status("agents", "far-away") == "needs extra [ray]"
+    assert status("metrics", "gpt-sc") == "needs key ($OPENAI_API_KEY)"  # the helper unsets API keys
+    assert status("suites", "mira500") == "needs data (MIRABENCH_DATA/mira500)"
+    (tmp_path / "data" / "mira500").mkdir(parents=True)
+    assert status("suites", "mira500", MIRABENCH_DATA=str(tmp_path / "data")) == "ready"
+    assert status("editors", "kontext") == "needs weights (black-forest-labs/FLUX.1-Kontext-dev)"
+    (tmp_path / "hub" / "models--black-forest-labs--FLUX.1-Kontext-dev" / "snapshots").mkdir(parents=True)
+    assert status("editors", "kontext") == "ready"
+    res = mirabench("--plugin", "far.py", "list", "--json", cwd=tmp_path, env=env_free)
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    assert rows["far-away"]["options"] == [{"name": "reach", "type": "int", "default": 3, "description": ""}]
+
+
+def test_unknown_set_key_lists_the_valid_ones_and_version_and_short_help(tmp_path: Path) -> None:
+    res = mirabench(*TOY, "--agent", "counter", "--set", "agent.fail_on_sampel=x", cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "agent.fail_on_sampel: no such option. Did you mean agent.fail_on_sample?" in res.stderr
+    assert "Valid keys: fail_on_sample, garbage_on_sample" in res.stderr
+    assert "mirabench list agents counter" in res.stderr
+    res = mirabench("--version", cwd=tmp_path)
+    assert res.returncode == 0 and re.fullmatch(r"mirabench \d+\.\d+\.\d+\S*\n", res.stdout)
+    res = mirabench("run", "-h", cwd=tmp_path)
+    assert res.returncode == 0 and "--max-steps" in res.stdout

@@ -72,7 +72,7 @@ def test_lazy_entry_is_imported_only_when_built() -> None:
 
 
 def test_bad_option_names_the_field() -> None:
-    with pytest.raises(PluginError, match=r"editor\.fail_onn: Extra inputs are not permitted"):
+    with pytest.raises(PluginError, match=r"editor\.fail_onn: no such option\. Did you mean editor\.fail_on\?"):
         editors.build("toy", fail_onn="x")
 
     with pytest.raises(PluginError, match=r"agent\.fail_on_sample: Input should be a valid string"):

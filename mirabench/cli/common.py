@@ -19,7 +19,10 @@ __all__ = ["console", "escape", "spec_from_flags", "stdout_console"]
 
 console = Console(stderr=True, soft_wrap=True)  # no hard line breaks inside paths or messages
 stdout_console = Console(markup=False)
-HELP_SETTINGS: dict[str, Any] = {"rich_markup_mode": None}  # help text prints as written: "(extra [ray])"
+HELP_SETTINGS: dict[str, Any] = {  # help text prints as written ("(extra [ray])"); -h works like --help
+    "rich_markup_mode": None,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
 
 
 def spec_from_flags(config: Path | None, sets: list[str], flags: dict[str, Any]) -> RunSpec:

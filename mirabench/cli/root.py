@@ -27,6 +27,25 @@ app = typer.Typer(
     help="Benchmark iterative image-editing agents. `--plugin FILE.py` (repeatable) loads one-file plugins.",
     **HELP_SETTINGS,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mirabench import __version__
+
+        typer.echo(f"mirabench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_version, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Benchmark iterative image-editing agents. `--plugin FILE.py` (repeatable) loads one-file plugins."""
+
+
 USER_ERRORS = (PluginError, SpecError, FileNotFoundError, ValueError)  # ShardError is a ValueError
 app.add_typer(data_app, name="data")
 app.add_typer(study_app, name="study")
@@ -40,40 +59,61 @@ data_app.command("build-mira-editing")(build_mira_editing)
 @app.command("list")
 def list_plugins(
     kind: Annotated[str | None, typer.Argument(help="agents, editors, metrics or suites (default: all)")] = None,
+    name: Annotated[str | None, typer.Argument(help="one plugin: also its options (name, type, default)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """List registered plugins, what they need and whether they can run here."""
-    infos = registry_for(kind).infos() if kind else all_infos()
+    """List registered plugins, what they need and whether they can run here; with NAME, its options."""
+    registry = registry_for(kind) if kind else None
+    infos = [registry.info(name)] if registry and name else (registry.infos() if registry else all_infos())
+    options = {i.name: _options_of(i) for i in infos} if as_json or name else {}
     if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "name": i.name,
-                        "kind": i.kind,
-                        "description": i.description,
-                        "version": i.version,
-                        "source": i.source,
-                        "available": i.available,
-                        "planned": i.planned or None,
-                        "needs": {
-                            "extra": i.needs.extra,
-                            "env": list(i.needs.env),
-                            "modules": list(i.needs.modules),
-                            "weights": i.needs.weights,
-                        },
-                    }
-                    for i in infos
-                ],
-                indent=2,
-            )
-        )
+        rows = [
+            {
+                "name": i.name,
+                "kind": i.kind,
+                "description": i.description,
+                "version": i.version,
+                "source": i.source,
+                "available": i.available,
+                "status": i.status,
+                "planned": i.planned or None,
+                "needs": {
+                    "extra": i.needs.extra,
+                    "env": list(i.needs.env),
+                    "modules": list(i.needs.modules),
+                    "weights": i.needs.weights,
+                    "data": i.needs.data,
+                },
+                "options": options[i.name],
+            }
+            for i in infos
+        ]
+        typer.echo(json.dumps(rows[0] if name else rows, indent=2))
         return
     table = Table("kind", "name", "status", "needs", "description")
     for i in infos:
-        status = "planned" if i.planned else ("ready" if i.available else "missing deps")
-        table.add_row(i.kind, i.name, status, i.needs.describe(), i.description)
+        table.add_row(i.kind, i.name, i.status, i.needs.describe(), i.description)
     stdout_console.print(table)
+    if name:
+        found = options[name]
+        if isinstance(found, str):
+            stdout_console.print(found)
+            return
+        opts = Table("option", "type", "default", "description", title=f"--set {infos[0].kind}.OPTION=VALUE")
+        for o in found:
+            opts.add_row(o["name"], o["type"], json.dumps(o["default"]), o["description"])
+        stdout_console.print(opts)
+
+
+def _options_of(info: Any) -> list[dict[str, Any]] | str:
+    """A plugin's options, or why they cannot be read here (a lazy module that does not import)."""
+    from mirabench.registry import describe_options
+
+    try:
+        model = registry_for(info.kind).options_model(info.name)
+    except PluginError as exc:
+        return f"options unavailable here: {exc}"
+    return describe_options(model) if model is not None else "planned: no options yet"
 
 
 @app.command()

@@ -60,7 +60,7 @@ class GEditOptions(Options):
 @suites.register(
     "gedit",
     description="GEdit-Bench EN/CN (11 task groups; fullset or intersection)",
-    needs=Needs(modules=("pyarrow",), extra="data"),
+    needs=Needs(modules=("pyarrow",), extra="data", data="gedit"),
 )
 class GEditSuite(Suite):
     """One sample per (key, language) row; category = `task_type`."""

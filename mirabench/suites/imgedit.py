@@ -22,7 +22,7 @@ from pydantic import field_validator
 
 from mirabench.data.files import failed_sample, file_digest, inside, locate
 from mirabench.plugins import Options, Suite
-from mirabench.registry import suites
+from mirabench.registry import Needs, suites
 from mirabench.types import Sample
 
 CATEGORIES = ("add", "adjust", "extract", "replace", "remove", "background", "style", "compose", "action")
@@ -52,7 +52,9 @@ class ImgEditOptions(Options):
         return items
 
 
-@suites.register("imgedit", description="ImgEdit-Bench Basic single-step (737 items, 9 categories)")
+@suites.register(
+    "imgedit", description="ImgEdit-Bench Basic single-step (737 items, 9 categories)", needs=Needs(data="imgedit")
+)
 class ImgEditSuite(Suite):
     """One sample per prompt-file key; category = `edit_type`; source image read lazily from ROOT/id."""
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mirabench.data.files import file_digest, locate
 from mirabench.plugins import Options, Suite
-from mirabench.registry import suites
+from mirabench.registry import Needs, suites
 from mirabench.suites.jsonl import read_manifest
 from mirabench.types import Sample
 
@@ -43,7 +43,11 @@ class Mira500Options(Options):
     root: Path | None = None
 
 
-@suites.register("mira500", description="MIRA 500-sample complex-instruction benchmark (JSONL, built locally)")
+@suites.register(
+    "mira500",
+    description="MIRA 500-sample complex-instruction benchmark (JSONL, built locally)",
+    needs=Needs(data="mira500"),
+)
 class Mira500Suite(Suite):
     """Complex multi-edit instructions over MagicBrush and CompBench images, read from the mira500 JSONL."""
 
