@@ -50,7 +50,8 @@ def merge_lora(adapter: Path, out: Path, base: str | None = None) -> Path:
         model = AutoModelForImageTextToText.from_pretrained(base_id, device_map="cpu")
         merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     except OSError as exc:
-        raise missing_model(base_id, f"base model of adapter {adapter}", exc) from None
+        missing = missing_model(base_id, f"base model of adapter {adapter}", exc)
+        raise type(missing)(f"{missing} Or name the base with --base.") from None
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out, safe_serialization=True)
     processor_source = adapter if (Path(adapter) / "processor_config.json").exists() else base_id
