@@ -66,6 +66,7 @@ class EditScoreMetric(VieJudgeMetric):
     score_range = 25
     images_first = True
     faithful_parser = "editscore"
+    default_item_retries = 0  # upstream evaluate() raises to its caller; nothing retries it
     send_seed = True
     extra_body = {"top_p": 0.9, "top_k": 20}
     Options = EditScoreOptions

@@ -23,13 +23,20 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient, JudgeConfig
-from mirabench.judge.faithful import REFUSAL, Answer, evaluate_upstream, parse_editscore, parse_viescore
+from mirabench.judge.faithful import (
+    REFUSAL,
+    Answer,
+    Outcome,
+    evaluate_upstream,
+    parse_editscore,
+    parse_viescore,
+)
 from mirabench.judge.messages import encode_image
 from mirabench.judge.options import ClientOptions
 from mirabench.judge.upstream import UpstreamMissing
@@ -60,6 +67,9 @@ class VieJudgeOptions(ClientOptions):
     num_pass: int = Field(1, ge=1, description="Avg@N: mean of N independently sampled judgements")
     max_asks: int = Field(3, ge=1, description="faithful: asks of SC+PQ before an item that never parses is dropped")
     resize_to_source: bool | None = Field(None, description="resize the edit to the source size (None: as the suite)")
+    item_retries: int | None = Field(
+        None, ge=0, description="faithful: fresh judgements of an item upstream would crash on (None: the judge's)"
+    )
 
 
 class LocalJudgeOptions(VieJudgeOptions):
@@ -84,6 +94,7 @@ class VieJudgeMetric(Metric):
     score_range: ClassVar[int] = 10
     images_first: ClassVar[bool] = False  # VIEScore API judges: text first; EditScore/Qwen local: images first
     faithful_parser: ClassVar[Literal["viescore", "editscore"]] = "viescore"
+    default_item_retries: ClassVar[int] = 3  # GEdit's runner: 10000 with linear back-off; EditScore's evaluate: 0
     send_seed: ClassVar[bool] = False
     extra_body: ClassVar[dict[str, Any]] = {}
     Options = VieJudgeOptions
@@ -236,7 +247,24 @@ class VieJudgeMetric(Metric):
         return [self._columns(item, res, p) for item, res, p in zip(items, pairs, parsed, strict=True)]
 
     def _faithful_pass(self, items: Sequence[ScoreItem], salt: str, seed: int | None) -> list[dict[str, Score]]:
-        """Upstream's loop: ask SC and PQ again until both parse (guessing from the ask its scorer says)."""
+        """Upstream's loop per item; an item upstream would crash on is judged afresh up to `item_retries` more
+        times (GEdit's runner retries a raising item, up to 10000 times), then dropped."""
+        judged: dict[int, _Judged] = {}
+        todo = list(range(len(items)))
+        retries = self.opts.item_retries if self.opts.item_retries is not None else self.default_item_retries
+        for attempt in range(1 + retries):
+            if not todo:
+                break
+            tag = salt + (f"item-{attempt}" if attempt else "")
+            for i, got in zip(todo, self._upstream_evaluate([items[i] for i in todo], tag, seed, attempt), strict=True):
+                judged[i] = got
+            todo = [i for i in todo if isinstance(judged[i].outcome, str)]
+        return [self._faithful_scores(judged[i]) for i in range(len(items))]
+
+    def _upstream_evaluate(
+        self, items: Sequence[ScoreItem], salt: str, seed: int | None, attempt: int
+    ) -> list[_Judged]:
+        """Ask SC and PQ again until both parse (guessing from the ask its scorer says), then upstream's arithmetic."""
         found: dict[int, tuple[Answer, Answer]] = {}
         last: dict[int, tuple[ChatResult, ChatResult]] = {}
         crashed: dict[int, str] = {}
@@ -250,8 +278,8 @@ class VieJudgeMetric(Metric):
                 last[i] = pair
                 texts = [_answer_text(r) for r in pair]
                 try:
-                    sc = self._upstream_parse(items[i], "sc", texts[0], ask, texts)
-                    pq = self._upstream_parse(items[i], "pq", texts[1], ask, texts)
+                    sc = self._upstream_parse(items[i], "sc", texts[0], ask, texts, attempt)
+                    pq = self._upstream_parse(items[i], "pq", texts[1], ask, texts, attempt)
                 except ValueError as exc:  # a bare pair of non-ASCII digits: upstream's json.loads raises
                     crashed[i] = f"upstream raises {type(exc).__name__}: {exc}"
                     continue
@@ -262,39 +290,44 @@ class VieJudgeMetric(Metric):
             todo = left
         out = []
         for i in range(len(items)):
-            sc_res, pq_res = last[i]
-            common: dict[str, Any] = {
-                "judge": sc_res.model or pq_res.model or self.model,
-                "prompt_source": self.prompts.source,
-                "prompt_text": self.prompts.label,
-                "prompt_sha256": self.prompts.sha256,
-                "policy": "faithful",
-            }
-            keys = [c.key for c in self.columns]
             why = crashed.get(i) or (
                 f"no parsable answer after {self.opts.max_asks} asks (upstream asks forever)" if i not in found else ""
             )
             outcome = why or evaluate_upstream(*found[i], self.faithful_parser, self.score_range)
-            if isinstance(outcome, str):
-                dropped = Score.failed(ScoreStatus.PARSE_ERROR, sc_res.text, error=outcome, dropped=True, **common)
-                out.append({k: dropped for k in keys})
-                continue
-            sc, pq = found[i]
-            guessed = [w for w, a in (("sc", sc), ("pq", pq)) if a.guessed]
-            if guessed:
-                common["guessed"] = guessed
-            s, q, o = outcome
-            out.append(
-                {
-                    keys[0]: Score.ok(s, sc_res.text, sub=_plain(sc.obj), **common),
-                    keys[1]: Score.ok(q, pq_res.text, sub=_plain(pq.obj), **common),
-                    keys[2]: Score.ok(o, "", **common),
-                }
-            )
+            out.append(_Judged(last[i], found.get(i), outcome, attempt + 1))
         return out
 
-    def _upstream_parse(self, item: ScoreItem, which: str, text: str, ask: int, texts: list[str]) -> Answer | None:
-        rng = random.Random(f"{self.opts.seed}/{item.sample.id}/{which}/{ask}")
+    def _faithful_scores(self, judged: _Judged) -> dict[str, Score]:
+        sc_res, pq_res = judged.results
+        common: dict[str, Any] = {
+            "judge": sc_res.model or pq_res.model or self.model,
+            "prompt_source": self.prompts.source,
+            "prompt_text": self.prompts.label,
+            "prompt_sha256": self.prompts.sha256,
+            "policy": "faithful",
+            "item_attempts": judged.attempts,
+        }
+        keys = [c.key for c in self.columns]
+        if isinstance(judged.outcome, str) or judged.answers is None:
+            why = judged.outcome if isinstance(judged.outcome, str) else "no answer"
+            dropped = Score.failed(ScoreStatus.PARSE_ERROR, sc_res.text, error=why, dropped=True, **common)
+            return {k: dropped for k in keys}
+        sc, pq = judged.answers
+        guessed = [w for w, a in (("sc", sc), ("pq", pq)) if a.guessed]
+        if guessed:
+            common["guessed"] = guessed
+        s, q, o = judged.outcome
+        return {
+            keys[0]: Score.ok(s, sc_res.text, sub=_plain(sc.obj), **common),
+            keys[1]: Score.ok(q, pq_res.text, sub=_plain(pq.obj), **common),
+            keys[2]: Score.ok(o, "", **common),
+        }
+
+    def _upstream_parse(
+        self, item: ScoreItem, which: str, text: str, ask: int, texts: list[str], attempt: int = 0
+    ) -> Answer | None:
+        key = f"{self.opts.seed}/{item.sample.id}/{which}" + (f"/item-{attempt}" if attempt else "")
+        rng = random.Random(f"{key}/{ask}")
         if self.faithful_parser == "viescore":
             return parse_viescore(text, give_up=ask >= 1, rng=rng)  # VIEScore: max_tries = 1
         give_up = ask >= 2 or REFUSAL in texts  # EditScore: max_tries = 2; a refusal gives both up at once
@@ -396,6 +429,16 @@ class VieJudgeMetric(Metric):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """One item's faithful judgement: the last SC/PQ results, the parsed answers, and (SC, PQ, O) or the crash."""
+
+    results: tuple[ChatResult, ChatResult]
+    answers: tuple[Answer, Answer] | None
+    outcome: Outcome
+    attempts: int
 
 
 def _answer_text(result: ChatResult) -> str:

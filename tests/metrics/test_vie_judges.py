@@ -263,7 +263,9 @@ def test_faithful_viescore_drops_what_upstream_would_loop_on_or_crash_on(fake_ap
     assert "3 asks" in loop["gpt-sc"].detail["error"]
     assert strings["gpt-o"].detail["error"].startswith("upstream raises TypeError")
     assert (fine["gpt-sc"].value, fine["gpt-pq"].value) == (6.0, 4.0) and fine["gpt-o"].value == math.sqrt(24)
-    assert fake_api.count() == 2 * 3 + 2 * 2  # the looping item asked 3 times, the others once
+    # 1 + 3 item attempts: the looping item 4 x 3 asks, the crashing one 4 x 1, the fine one once (SC + PQ each)
+    assert fake_api.count() == 2 * (4 * 3 + 4 * 1 + 1)
+    assert strings["gpt-sc"].detail["item_attempts"] == 4
     fake_api.answer = answers('{"score": [-2, 6]}', '{"score": [0, 3]}')  # sqrt(-2 * 0) = 0: upstream keeps -2
     neg = scores_for("gpt-sc", [item("negative", "neg")], policy="faithful", cache=False)[0]
     assert (neg["gpt-sc"].value, neg["gpt-pq"].value, neg["gpt-o"].value) == (-2.0, 0.0, 0.0)
@@ -347,3 +349,20 @@ def test_gemini_faithful_layout_golden(fake_api: FakeAPIServer) -> None:
     }
     m = metrics.build("gemini-sc", policy="faithful")
     assert m.run_info()["layout"]["top_k"] == 64 and m.run_info()["layout"]["safety"] == "BLOCK_NONE x4"
+
+
+def test_faithful_item_retry_recovers_a_one_off_crash_as_gedits_runner_does(fake_api: FakeAPIServer) -> None:
+    seen: list[str] = []
+
+    def answer(text: str, body: dict) -> str:
+        if "overedit" not in text.lower():
+            return '{"score": [9, 4]}'
+        seen.append(text)
+        return '{"score": ["7", "6"]}' if len(seen) == 1 else '{"score": [7, 6]}'  # strings once, then numbers
+
+    fake_api.answer = answer
+    (out,) = scores_for("gpt-sc", [item("once", "once")], policy="faithful", cache=False)
+    assert (out["gpt-sc"].value, out["gpt-sc"].detail["item_attempts"]) == (6.0, 2)
+    seen.clear()
+    (gone,) = scores_for("gpt-sc", [item("once", "once")], policy="faithful", cache=False, item_retries=0)
+    assert gone["gpt-sc"].detail["dropped"] and gone["gpt-sc"].detail["error"].startswith("upstream raises TypeError")
