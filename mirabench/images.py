@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
+import secrets
 import warnings
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -200,15 +200,23 @@ def api_image_format(data: bytes) -> str | None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write-then-rename: a reader (or a resume after kill -9) sees the old file or the new one, never half.
-    The temp name carries the writer's PID, so a sweep can tell a dead writer's leftovers from a live one's."""
+    The temp name carries the writer's PID, so a sweep can tell a dead writer's leftovers from a live one's.
+    The file is created with mode 0666 less the umask (0644 under 022), like any file the user writes, so run
+    directories and reports can be shared; mkstemp's 0600 would make every output private."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    while True:
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

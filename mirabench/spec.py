@@ -42,6 +42,7 @@ class RunSpec(BaseModel):
     agent_options: dict[str, Any] = Field(default_factory=dict)
     editor_options: dict[str, Any] = Field(default_factory=dict)
     metric_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    label: str | None = None  # display name in reports (run.json `label`); never part of the config hash
 
     @field_validator("metrics", mode="before")
     @classmethod
@@ -64,7 +65,7 @@ class RunSpec(BaseModel):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def hashed(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"metrics", "metric_options", "budget_curve"})
+        return self.model_dump(mode="json", exclude={"metrics", "metric_options", "budget_curve", "label"})
 
 
 MAX_YAML_NODES = 100_000

@@ -204,3 +204,39 @@ def test_unknown_set_key_lists_the_valid_ones_and_version_and_short_help(tmp_pat
     assert res.returncode == 0 and re.fullmatch(r"mirabench \d+\.\d+\.\d+\S*\n", res.stdout)
     res = mirabench("run", "-h", cwd=tmp_path)
     assert res.returncode == 0 and "--max-steps" in res.stdout
+
+
+def test_outputs_honour_the_umask_and_reports_name_what_differs(tmp_path: Path) -> None:
+    def under_022(*args: str) -> subprocess.CompletedProcess[str]:
+        old = os.umask(0o022)  # the child inherits it
+        try:
+            return mirabench(*args, cwd=tmp_path)
+        finally:
+            os.umask(old)
+
+    res = under_022(*TOY, "--agent", "counter", "--set", "suite.n=3", "--out", "a", "--budget-curve")
+    assert res.returncode == 0, res.stderr
+    res = under_022(*TOY, "--agent", "counter", "--set", "suite.n=3", "--set", "suite.start=5", "--out", "b")
+    assert res.returncode == 0, res.stderr
+    res = under_022(*TOY, "--agent", "counter", "--set", "suite.n=3", "--out", "c", "--label", "my [own] row")
+    assert res.returncode == 0, res.stderr
+    assert json.loads((tmp_path / "c" / "run.json").read_text())["label"] == "my [own] row"
+    res = under_022("report", "a", "b", "c")  # no --out: a new folder, printed
+    assert res.returncode == 0, res.stderr
+    (site,) = tmp_path.glob("mirabench-report-*")
+    assert f"report written to {(site / 'index.html').resolve()}" in " ".join(res.stderr.split())
+    assert not (tmp_path / "report.html").exists() and not (tmp_path / "thumbs").exists()
+    files = [tmp_path / "a" / n for n in ("run.json", "samples.jsonl", "summary.json", "report.html")]
+    files += [*(tmp_path / "a" / "images").iterdir(), *(tmp_path / "a" / "thumbs").iterdir()]
+    files += [site / "index.html", site / "leaderboard.csv", *(site / "thumbs").iterdir()]
+    assert {f"{p.relative_to(tmp_path)} {p.stat().st_mode & 0o777:o}" for p in files} == {
+        f"{p.relative_to(tmp_path)} 644" for p in files
+    }
+    # a and b are both "toy + counter": each is named by the setting that differs, c by its label
+    md = mirabench("report", "a", "b", "c", "--format", "md", cwd=tmp_path).stdout
+    assert "| toy + counter (suite.start=0) |" in md
+    assert "| toy + counter (suite.start=5) |" in md and "| my [own] row |" in md
+    page = (site / "index.html").read_text()
+    legend = page.split('class="legend curve-legend">')[1].split("</p>")[0]
+    assert "toy + counter (suite.start=0)" in legend  # only a has a budget curve
+    assert "(no curve: toy + counter (suite.start=5), my [own] row)" in legend

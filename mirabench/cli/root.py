@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -126,6 +127,7 @@ def run(
     limit: Annotated[int | None, typer.Option(help="only the first N samples")] = None,
     seed: Annotated[int | None, typer.Option(help="run seed (editor seeds derive from it)")] = None,
     out: Annotated[Path | None, typer.Option(help="run directory (resumes when it holds the same config)")] = None,
+    label: Annotated[str | None, typer.Option(help="name in reports (default: editor + agent)")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file with RunSpec fields")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="key=value, e.g. editor.error_rate=0.2")] = None,
     budget_curve: Annotated[bool, typer.Option(help="also score every budget 1..max_steps")] = False,
@@ -170,6 +172,7 @@ def run(
             "limit": limit,
             "seed": seed,
             "budget_curve": budget_curve or None,
+            "label": label,
         },
     )
     if executor == "ray":
@@ -313,7 +316,12 @@ def status(run_dir: Annotated[Path, typer.Argument(help="a run directory (read o
 @app.command()
 def report(
     runs: Annotated[list[Path], typer.Argument(help="run directories")],
-    out: Annotated[Path | None, typer.Option(help="output file (default: stdout for md/csv/json)")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="output file, or DIR/ (default: html to a new mirabench-report-DATE-TIME/, tables to stdout)"
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="html, md, csv, json or tex")] = "html",
     title: Annotated[str, typer.Option(help="page title")] = "mirabench report",
     baseline: Annotated[str | None, typer.Option(help="row deltas are taken against (name, folder or index)")] = None,
@@ -345,8 +353,8 @@ def report(
             console.print(f"protocol table written to {out.resolve()}")
         return
 
-    if out is None and fmt == "html":
-        out = Path("report.html")
+    if out is None and fmt == "html":  # a new folder, never report.html + thumbs/ scattered into the cwd
+        out = Path(time.strftime("mirabench-report-%Y%m%d-%H%M%S"))
     if out is None:
         ref = load_reference(reference)[0] if reference else None
         typer.echo(render([load_run(r) for r in runs], fmt, title, reference=ref, baseline=baseline), nl=False)

@@ -2,24 +2,28 @@
 reason and the scores, with thumbnails made once into the report's folder.
 
 Thumbnails are content-addressed (the run's images already are), so reports that share a folder share them and a
-re-render only makes the missing ones. The page gets the gallery as JSON and builds it with DOM text nodes, so no
-user string is ever parsed as markup.
+re-render only makes the missing ones. A one-run page (RUN/report.html) also embeds them as data: URIs (up to
+INLINE_BUDGET bytes, each distinct thumbnail once), so it still shows its gallery when mailed or copied alone;
+only the full-size images behind each thumbnail link into the run directory. A many-run site is a folder. The
+page gets the gallery as JSON and builds it with DOM text nodes, so no user string is ever parsed as markup.
 """
 
 from __future__ import annotations
 
+import base64
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from PIL import Image
 
-__all__ = ["THUMB_PX", "gallery_data", "make_thumbnails"]
+__all__ = ["INLINE_BUDGET", "THUMB_PX", "embed_thumbnails", "gallery_data", "make_thumbnails"]
 
 THUMB_PX = 160
+INLINE_BUDGET = 8 * 2**20  # bytes of embedded thumbnails per page (~1500 at 160 px); the rest load from thumbs/
 THUMB_DIR = "thumbs"
 
 
@@ -119,3 +123,32 @@ def gallery_data(
         samples.append(entry)
     data = {"systems": list(names), "samples": samples, "total": len(order), "shown": len(shown)}
     return data, jobs
+
+
+def _thumb_links(data: dict[str, Any]) -> Iterator[str]:
+    for sample in data.get("samples", []):
+        for run in sample["runs"]:
+            if run is None:
+                continue
+            for img in [run["source"], *(st["image"] for st in run["steps"])]:
+                if img:
+                    yield img["thumb"]
+
+
+def embed_thumbnails(data: dict[str, Any], out_dir: Path, budget: int = INLINE_BUDGET) -> None:
+    """Put each distinct thumbnail in `data["inline"]` as a data: URI while the total stays within `budget`;
+    `data["linked"]` counts those left as links into thumbs/ (over budget, or not made)."""
+    inline: dict[str, str] = {}
+    linked: set[str] = set()
+    used = 0
+    for href in _thumb_links(data):
+        if href in inline or href in linked:
+            continue
+        path = out_dir / unquote(href)
+        uri = "data:image/webp;base64," + base64.b64encode(path.read_bytes()).decode() if path.is_file() else ""
+        if uri and used + len(uri) <= budget:
+            inline[href] = uri
+            used += len(uri)
+        else:
+            linked.add(href)
+    data["inline"], data["linked"] = inline, len(linked)

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
 from mirabench.reliability.section import mark_deltas, report_view
-from mirabench.reports.gallery import gallery_data, make_thumbnails
+from mirabench.reports.gallery import embed_thumbnails, gallery_data, make_thumbnails
 from mirabench.reports.plots import bar_svg, color, line_svg
 from mirabench.reports.protocol import protocol_sections
 from mirabench.reports.reference import default_reference_dir, load_reference, norm
@@ -49,11 +49,42 @@ def load_run(run_dir: Path) -> dict[str, Any]:
 
 
 def _names(runs: Sequence[dict[str, Any]]) -> list[str]:
-    """Run names, made unique with the run folder's name where two runs share editor + agent (ablations)."""
-    counts: dict[str, int] = {}
-    for r in runs:
-        counts[r["name"]] = counts.get(r["name"], 0) + 1
-    return [f"{r['name']} ({r['dir'].name})" if counts[r["name"]] > 1 else r["name"] for r in runs]
+    """Run names: `--label` or "editor + agent"; where several runs share a name (ablations), each gets the
+    settings that tell them apart ("shapes + heuristic (editor.error_rate=0.2)"), else its folder's name."""
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(runs):
+        groups.setdefault(r["name"], []).append(i)
+    names = [r["name"] for r in runs]
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        settings = [_settings(runs[i]) for i in members]
+        keys = sorted({k for s in settings for k in s})
+        differ = [k for k in keys if len({json.dumps(s.get(k), sort_keys=True) for s in settings}) > 1]
+        for i, s in zip(members, settings, strict=True):
+            diff = ", ".join(f"{k}={_short(s.get(k))}" for k in differ)
+            names[i] = f"{name} ({diff or runs[i]['dir'].name})"
+        if len({names[i] for i in members}) < len(members):  # same settings, e.g. repeated runs
+            for i in members:
+                names[i] = f"{name} ({runs[i]['dir'].name})"
+    return names
+
+
+def _settings(run: dict[str, Any]) -> dict[str, Any]:
+    """A run's settings as flat `--set`-style keys (suite.n, editor.error_rate, max_steps, ...)."""
+    spec = run["manifest"].get("spec") or {}
+    flat: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key.endswith("_options") and isinstance(value, dict):
+            flat.update({f"{key[: -len('_options')]}.{k}": v for k, v in value.items()})
+        elif key not in ("suite", "agent", "editor"):
+            flat[key] = value
+    return flat
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _columns(runs: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -192,6 +223,7 @@ def _baseline_index(runs: Sequence[dict[str, Any]], baseline: int | str | None) 
 
 def _plots(runs: Sequence[dict[str, Any]], names: Sequence[str], columns: Sequence[dict[str, Any]]) -> dict[str, Any]:
     curves = []
+    with_curve = [i for i, r in enumerate(runs) if r["summary"].get("budget_curve")]
     for c in columns:
         if c.get("reported_only"):
             continue
@@ -208,7 +240,12 @@ def _plots(runs: Sequence[dict[str, Any]], names: Sequence[str], columns: Sequen
         hist = {int(k): v for k, v in (r["summary"].get("steps_histogram") or {}).items()}
         total = sum(hist.values()) or 1
         hist_series.append((name, {k: v / total for k, v in hist.items()}))
-    return {"curves": curves, "histogram": bar_svg(hist_series, "edits taken", "share of samples")}
+    return {
+        "curves": curves,
+        "curve_runs": with_curve,  # the curve legend lists only these (colours follow the run's index)
+        "no_curve": [names[i] for i in range(len(runs)) if i not in with_curve],
+        "histogram": bar_svg(hist_series, "edits taken", "share of samples"),
+    }
 
 
 def _categories(
@@ -270,9 +307,7 @@ def render(
             f["ci95"], f["coverage"] = r["ci"], r["coverage"]
         reported = [r for r in rows if r["kind"] != "measured"]
         return json.dumps({"columns": columns, "rows": flat, "reported": reported}, indent=2, default=str)
-    html, thumbs = _html(runs, rows, columns, title, list(problems), baseline, gallery, out_dir)
-    make_thumbnails(thumbs)
-    return html
+    return _html(runs, rows, columns, title, list(problems), baseline, gallery, out_dir)
 
 
 def _html(
@@ -284,11 +319,15 @@ def _html(
     baseline: int | str | None,
     gallery: int | None,
     out_dir: Path | None,
-) -> tuple[str, dict[Path, Path]]:
+) -> str:
     names = _names(runs)
     base = _baseline_index(runs, baseline) if runs else 0
     row_marks = marks(rows, columns)
     gallery_json, thumbs = gallery_data(runs, names, out_dir, gallery) if gallery != 0 else ({}, {})
+    if out_dir is not None and gallery_json:
+        make_thumbnails(thumbs)
+        if len(runs) == 1:  # RUN/report.html travels alone; a site of many runs is a folder (and would be huge)
+            embed_thumbnails(gallery_json, out_dir)
     pairwise = deltas(runs, columns, base) if len(runs) > 1 else []
     if pairwise:
         mark_deltas(runs, pairwise, base)
@@ -297,7 +336,7 @@ def _html(
     html = env.get_template("report.html").render(
         title=title,
         generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        runs=[{"name": n, "color": color(i), **r} for i, (n, r) in enumerate(zip(names, runs, strict=True))],
+        runs=[{**r, "name": n, "color": color(i)} for i, (n, r) in enumerate(zip(names, runs, strict=True))],
         rows=rows,
         columns=columns,
         marks={f"{i}|{k}": v for (i, k), v in row_marks.items()},
@@ -310,7 +349,7 @@ def _html(
         problems=problems,
         protocols=protocol_sections([(n, r["summary"]) for n, r in zip(names, runs, strict=True)]),
     )
-    return html, thumbs
+    return html
 
 
 def write_report(

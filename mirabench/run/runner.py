@@ -324,6 +324,8 @@ def _begin(
             }
         )
         manifest.setdefault("started", _now())
+        if spec.label:
+            manifest["label"] = spec.label
         if sharded:
             manifest["shards"] = {"world": sharded.world}
             clear_rank_info(run_dir, sharded)

@@ -132,7 +132,7 @@ def test_xss_probes_in_user_strings_stay_inert(browser: Any, tmp_path: Path) -> 
     # no element came out of a user string: the only images are the thumbnails, none with an onerror
     assert pg.evaluate("document.querySelectorAll('[onerror]').length") == 0
     srcs = pg.evaluate("Array.from(document.querySelectorAll('img')).map(i => i.getAttribute('src'))")
-    assert srcs and all(s.startswith("./thumbs/") and s.endswith(".webp") for s in srcs)
+    assert srcs and all(s.startswith("data:image/webp;base64,") for s in srcs)  # thumbnails are embedded
     assert pg.evaluate("document.querySelectorAll('script').length") == 2  # the page's own code and its JSON
     pg.screenshot(path=str(artifacts(tmp_path) / "report-xss.png"), full_page=True)
     assert p.errors == []
@@ -151,3 +151,24 @@ def test_many_systems_page_is_paginated(browser: Any, tmp_path: Path) -> None:
     best = pg.locator("#leaderboard-table tbody tr").nth(9).locator("td .best")
     assert best.count() == 1  # the highest skill is the best row, in bold
     assert p.errors == []
+
+
+def test_a_run_report_copied_alone_still_shows_every_thumbnail(browser: Any, tmp_path: Path) -> None:
+    """RUN/report.html embeds its thumbnails: mailed or copied without the run folder, the gallery still loads."""
+    run_dir = run(demo_spec("heuristic", n=6), tmp_path / "run").run_dir
+    alone = tmp_path / "elsewhere" / "report.html"
+    alone.parent.mkdir()
+    alone.write_bytes((run_dir / "report.html").read_bytes())
+    p = Page(browser, alone)
+    pg = p.page
+    pg.evaluate("document.querySelectorAll('#gallery-list img').forEach(i => { i.loading = 'eager'; })")
+    pg.wait_for_function(
+        "Array.from(document.querySelectorAll('#gallery-list img')).every(i => i.complete)", timeout=10_000
+    )
+    n = pg.locator("#gallery-list img").count()
+    assert n >= 6 and p.all_images_loaded()  # every source and step image on the first page
+    assert all(
+        s.startswith("data:image/webp;base64,")
+        for s in pg.eval_on_selector_all("#gallery-list img", "els => els.map(e => e.getAttribute('src'))")
+    )
+    assert not p.errors
