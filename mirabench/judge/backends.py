@@ -20,7 +20,7 @@ from mirabench.judge.accounting import Usage
 from mirabench.judge.edits import ImageEditRequest, openai_edit_params
 from mirabench.judge.messages import ChatRequest, gemini_contents, openai_messages
 from mirabench.plugins import Needs
-from mirabench.secrets import scrub
+from mirabench.secrets import MESSAGE_CHARS, scrub, scrub_all
 
 __all__ = [
     "GEMINI_API",
@@ -78,6 +78,14 @@ class Reply:
     rate: RateInfo | None = None
     served: dict[str, str] = field(default_factory=dict)  # what the provider says answered (model, fingerprint)
 
+    def __post_init__(self) -> None:
+        """Everything a provider wrote is scrubbed here, once, before anything stores, caches or parses it."""
+        object.__setattr__(self, "text", scrub(self.text))
+        object.__setattr__(self, "model", scrub(self.model))
+        object.__setattr__(self, "finish_reason", scrub(self.finish_reason))
+        object.__setattr__(self, "refusal", None if self.refusal is None else scrub(self.refusal))
+        object.__setattr__(self, "served", scrub_all(self.served))
+
 
 class CallError(Exception):
     """A failed attempt: `kind` (rate_limited, server, timeout, connection, bad_response, client), HTTP status.
@@ -96,7 +104,7 @@ class CallError(Exception):
         retry_after: float | None = None,
         key_pause: float | None = None,
     ) -> None:
-        super().__init__(scrub(message))  # servers may echo the caller's key in an error body
+        super().__init__(scrub(message)[:MESSAGE_CHARS])  # servers may echo the key: scrubbed, then cut
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
@@ -213,15 +221,15 @@ def _status_error(
             key_pause = max(key_pause, wait)
     if key_pause is not None and retry_after is None:
         retry_after = key_pause
-    msg = f"HTTP {status}: {message}"[:500]
+    msg = f"HTTP {status}: {message}"
     return CallError(kind, msg, status=status, retry_after=retry_after, key_pause=key_pause)
 
 
 def _transport_error(exc: Exception) -> CallError:
     name = type(exc).__name__
     if "Timeout" in name:
-        return CallError("timeout", f"{name}: {exc}"[:500])
-    return CallError("connection", f"{name}: {exc}"[:500])
+        return CallError("timeout", f"{name}: {exc}")
+    return CallError("connection", f"{name}: {exc}")
 
 
 def json_body(body: dict[str, Any]) -> bytes:
@@ -300,7 +308,7 @@ class OpenAIBackend:
         try:
             resp = raw.parse()
         except Exception as exc:  # the body did not match the response model
-            raise CallError("bad_response", f"unreadable response: {exc}"[:500]) from exc
+            raise CallError("bad_response", f"unreadable response: {exc}") from exc
         if not getattr(resp, "choices", None):
             raise CallError("bad_response", "response has no choices")
         choice = resp.choices[0]
@@ -329,7 +337,7 @@ class OpenAIBackend:
             resp = await _openai_call(self._client.images.edit(**openai_edit_params(req, self.model), timeout=timeout))
         except CallError as exc:
             if exc.status == 400 and getattr(exc.__cause__, "code", None) == "moderation_blocked":
-                return Reply("", "", Usage(), "moderation_blocked", f"moderation_blocked: {exc}"[:500])
+                return Reply("", "", Usage(), "moderation_blocked", scrub(f"moderation_blocked: {exc}")[:MESSAGE_CHARS])
             raise
         data = getattr(resp, "data", None) or []
         b64 = getattr(data[0], "b64_json", None) if data else None
@@ -338,7 +346,7 @@ class OpenAIBackend:
         try:
             image = base64.b64decode(b64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise CallError("bad_response", f"b64_json is not base64: {exc}"[:500]) from exc
+            raise CallError("bad_response", f"b64_json is not base64: {exc}") from exc
         used = getattr(resp, "usage", None)
         usage = Usage(getattr(used, "input_tokens", 0) or 0, getattr(used, "output_tokens", 0) or 0)
         return Reply("", "", usage, "", None, (image,))
@@ -367,14 +375,14 @@ async def _openai_call(call: Any) -> Any:
         return await call
     except openai.APIStatusError as exc:
         if exc.status_code == 429 and getattr(exc, "code", None) == "insufficient_quota":
-            raise CallError("client", f"HTTP 429: {exc.message}"[:500], status=429) from exc
+            raise CallError("client", f"HTTP 429: {exc.message}", status=429) from exc
         raise _status_error(exc.status_code, exc.message, exc.response.headers) from exc
     except openai.APITimeoutError as exc:
         raise CallError("timeout", str(exc)) from exc
     except openai.APIConnectionError as exc:
         raise CallError("connection", str(exc)) from exc
     except (openai.APIResponseValidationError, ValueError) as exc:
-        raise CallError("bad_response", f"unreadable response: {exc}"[:500]) from exc
+        raise CallError("bad_response", f"unreadable response: {exc}") from exc
 
 
 _BLOCKED = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"})
@@ -428,7 +436,7 @@ class GeminiBackend:
             pause = delay if quota and exc.code == 429 else None
             raise _status_error(int(exc.code or 0), str(exc.message or exc), headers, delay, pause) from exc
         except ValueError as exc:
-            raise CallError("bad_response", f"unreadable response: {exc}"[:500]) from exc
+            raise CallError("bad_response", f"unreadable response: {exc}") from exc
         except Exception as exc:  # transport errors come from httpx2, which we do not import
             raise _transport_error(exc) from exc
         usage_meta = resp.usage_metadata

@@ -24,6 +24,7 @@ from mirabench.judge.edits import ImageEditRequest
 from mirabench.judge.journal import Attempt, Journal, JournalError, active_journal
 from mirabench.judge.limiter import AdaptiveLimiter
 from mirabench.judge.messages import ChatRequest
+from mirabench.secrets import MESSAGE_CHARS, scrub
 
 __all__ = ["ChatResult", "JudgeClient", "JudgeConfig", "LocalGenerate"]
 
@@ -383,7 +384,7 @@ class JudgeClient:
             except asyncio.TimeoutError:
                 err = CallError("timeout", f"no answer within {c.timeout_s:g} s")
             except Exception as exc:  # a client bug or an unexpected transport error: fail the call, keep going
-                err = CallError("client", f"{type(exc).__name__}: {exc}"[:500])
+                err = CallError("client", f"{type(exc).__name__}: {exc}")
             if err is None and reply is not None:
                 billed = reply.usage.input_tokens + reply.usage.output_tokens
                 await limiter.release("ok", rate=reply.rate, tokens=billed)
@@ -465,7 +466,7 @@ class JudgeClient:
                 if len(replies) != len(todo):
                     raise RuntimeError(f"local model returned {len(replies)} answers for {len(todo)} requests")
             except Exception as exc:
-                msg = f"{type(exc).__name__}: {exc}"[:500]
+                msg = scrub(f"{type(exc).__name__}: {exc}")[:MESSAGE_CHARS]
                 for i in todo:
                     self.ledger.attempt(retry=False, error="local")
                     self.ledger.finished("api_error")

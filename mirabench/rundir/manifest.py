@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mirabench.images import atomic_write_text
+from mirabench.secrets import scrub_all
 
 __all__ = ["environment", "read_manifest", "redact", "write_manifest"]
 
@@ -91,6 +92,8 @@ def read_manifest(run_dir: Path) -> dict[str, Any] | None:
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    manifest = redact(manifest)
+    """run.json, with secret-looking keys' values replaced and every string scrubbed (keys echoed by providers,
+    URL userinfo in a base_url)."""
+    manifest = scrub_all(redact(manifest))
     manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     atomic_write_text(run_dir / "run.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
