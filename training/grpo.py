@@ -32,7 +32,7 @@ from mirabench.training.prompting import planner_template, prompt_row
 from mirabench.training.sft import TrainResult, check_fp32_trainable, common_args, load_policy, lora_config
 from mirabench.types import Edit, EditRequest, Sample, Stop
 
-__all__ = ["EditReward", "format_reward", "train_grpo"]
+__all__ = ["EditReward", "format_reward", "train_grpo", "vision_token_ids"]
 
 
 def _text(completion: Any) -> str:
@@ -143,6 +143,16 @@ class EditReward:
         return rewards
 
 
+def vision_token_ids(model: str) -> list[int]:
+    """Image/video placeholder and vision start/end ids, which a sampled completion must never contain: one such
+    token makes the next forward pass count more images than it has features (trl suppresses only the image pad)."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model)
+    names = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
+    return sorted({int(v) for v in (getattr(config, n, None) for n in names) if v is not None})
+
+
 def _seed(session: str, instruction: str) -> int:
     """Same answer in the same state, same edit: rollouts are reproducible and cacheable."""
     return int.from_bytes(hashlib.sha256(f"{session}\x00{instruction}".encode()).digest()[:4], "big") & 0x7FFFFFFF
@@ -170,6 +180,8 @@ def train_grpo(settings: GRPOSettings) -> tuple[TrainResult, EditReward]:
         load_now()
     cache = Cache()
     reward = EditReward(editor, metric, settings, cache)
+    trl_extra = dict(settings.trl)
+    generation = dict(trl_extra.pop("generation_kwargs", None) or {})
     args = GRPOConfig(
         **common_args(settings),
         beta=settings.beta,
@@ -177,7 +189,8 @@ def train_grpo(settings: GRPOSettings) -> tuple[TrainResult, EditReward]:
         max_completion_length=settings.max_completion_length,
         temperature=settings.temperature,
         reward_weights=[settings.format_weight, 1.0],
-        **settings.trl,
+        generation_kwargs={"suppress_tokens": vision_token_ids(settings.model), **generation},
+        **trl_extra,
     )
     try:
         frozen = torch.bfloat16 if settings.bf16 else torch.float32

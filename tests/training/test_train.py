@@ -132,3 +132,13 @@ def test_grpo_merge_and_evaluate(chain: dict[str, Path], sft: tuple[Path, dict[s
         summary = run(spec, tmp_path / ckpt.name).summary
         assert summary["n_samples"] == 3 and summary["n_pending"] == 0
         assert summary["metrics"]["shapes-sc"]["coverage"] == 1.0
+
+
+def test_sampled_completions_never_hold_vision_tokens(chain: dict[str, Path]) -> None:
+    from transformers import AutoTokenizer
+
+    from mirabench.training.grpo import vision_token_ids
+
+    tok = AutoTokenizer.from_pretrained(chain["base"])
+    names = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+    assert vision_token_ids(str(chain["base"])) == sorted(tok.convert_tokens_to_ids(names))
