@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +88,27 @@ class Cache:
 
     def link_image(self, key: str, digest: str, existing: Path) -> None:
         """Cache an image already written elsewhere (a run dir) without encoding it again."""
-        target = self.images.path(digest)
-        if not target.exists():
+        self.link_images([(key, digest, existing)])
+
+    def link_images(self, items: Iterable[tuple[str, str, Path]]) -> None:
+        """`link_image` for many (key, digest, existing file), with one SQLite commit for all (a wave's edits)."""
+        rows = []
+        for key, digest, existing in items:
+            target = self.images.path(digest)
+            if not target.exists():
+                try:
+                    os.link(existing, target)
+                except OSError:
+                    shutil.copyfile(existing, target)
+            rows.append((key, "image", json.dumps(digest), time.time()))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
             try:
-                os.link(existing, target)
-            except OSError:
-                shutil.copyfile(existing, target)
-        self.put(key, digest, kind="image")
+                self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?,?,?,?)", rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -198,7 +198,7 @@ def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, monkeypatc
 
     def put_until_full(self: ImageDir, image: object, digest: str | None = None) -> str:
         writes["n"] += 1
-        if writes["n"] > 8:
+        if writes["n"] > 3:  # the run writes each distinct image once: 5 here
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_put(self, image, digest)  # type: ignore[arg-type]
 
@@ -247,3 +247,21 @@ def test_changed_metric_options_judge_the_saved_images_again(tmp_path: Path) -> 
     resumed = run(toy_spec(metric_options={"grey": {"fail_ids": ["no-such-id"]}}), tmp_path / "r")
     assert CALLS["score_items"] == 6 and CALLS["plan_items"] == 0  # a resume with other options re-judges too
     assert resumed.replaced == {"grey": 12} and resumed.summary["metrics"]["grey-hit"]["n_ok"] == 6
+
+
+def test_gallery_thumbnails_are_made_in_the_run_and_match_the_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mirabench.reports.gallery as gallery
+
+    from_files: list[Path] = []
+    real_thumb = gallery._thumb
+    monkeypatch.setattr(gallery, "_thumb", lambda src, dest: from_files.append(dest) or real_thumb(src, dest))
+    result = run(toy_spec(), tmp_path / "r", use_cache=False)
+    thumbs = sorted((result.run_dir / "thumbs").glob("*.webp"))
+    images = sorted((result.run_dir / "images").glob("*.png"))
+    assert [t.stem for t in thumbs] == [i.stem for i in images] and len(images) == 5  # distinct greys
+    assert from_files == []  # every gallery image was thumbnailed while in memory: the report decoded none
+    for image in images:  # byte for byte what the report makes from the stored PNG
+        assert real_thumb(image, tmp_path / "again.webp")
+        assert (tmp_path / "again.webp").read_bytes() == (result.run_dir / "thumbs" / f"{image.stem}.webp").read_bytes()

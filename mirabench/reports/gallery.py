@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,22 +21,46 @@ from urllib.parse import quote, unquote
 
 from PIL import Image
 
-__all__ = ["INLINE_BUDGET", "THUMB_PX", "embed_thumbnails", "gallery_data", "make_thumbnails"]
+__all__ = [
+    "GALLERY_SAMPLES",
+    "INLINE_BUDGET",
+    "THUMB_PX",
+    "embed_thumbnails",
+    "gallery_data",
+    "make_thumbnails",
+    "thumbnail_path",
+    "write_thumbnail",
+]
 
 THUMB_PX = 160
 INLINE_BUDGET = 8 * 2**20  # bytes of embedded thumbnails per page (~1500 at 160 px); the rest load from thumbs/
 THUMB_DIR = "thumbs"
+GALLERY_SAMPLES = 100
+"""Default number of samples in the gallery (thumbnails are made for these only): the first ones in suite order."""
+
+
+def thumbnail_path(out_dir: Path, image_rel: str) -> Path:
+    """Where the report in `out_dir` keeps the thumbnail of a run's image (`images/<hash>.png`)."""
+    return out_dir / THUMB_DIR / f"{Path(image_rel).stem}.webp"
+
+
+def write_thumbnail(image: Image.Image, dest: Path, px: int = THUMB_PX) -> None:
+    """Thumbnail an image into `dest` (WebP, atomically). The run calls this while a step's image is still in memory
+    (a PNG decode saved: ~4 of ~7 ms per thumbnail), the report for any thumbnail still missing; same bytes."""
+    im = image.copy() if image.mode == "RGB" else image.convert("RGB")
+    im.thumbnail((px, px), reducing_gap=2.0)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    im.save(tmp, "WEBP", quality=80, method=0)
+    os.replace(tmp, dest)
 
 
 def _thumb(src: Path, dest: Path, px: int = THUMB_PX) -> bool:
     try:
         with Image.open(src) as im:
             im.draft("RGB", (px * 2, px * 2))  # JPEG sources decode at reduced size
-            im = im.convert("RGB")
-            im.thumbnail((px, px), reducing_gap=2.0)
-            tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
-            im.save(tmp, "WEBP", quality=80, method=0)
-        os.replace(tmp, dest)
+            im.load()
+            write_thumbnail(im, dest, px)
         return True
     except OSError:
         return False
@@ -81,7 +106,7 @@ def gallery_data(
         src = run_dir / rel
         if not src.exists():
             return None
-        dest = out_dir / THUMB_DIR / f"{Path(rel).stem}.webp"
+        dest = thumbnail_path(out_dir, rel)
         jobs[dest] = src
         return {"thumb": _href(dest, out_dir), "full": _href(src, out_dir)}
 

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
 from mirabench.reliability.section import mark_deltas, report_view
-from mirabench.reports.gallery import embed_thumbnails, gallery_data, make_thumbnails
+from mirabench.reports.gallery import GALLERY_SAMPLES, embed_thumbnails, gallery_data, make_thumbnails
 from mirabench.reports.plots import bar_svg, color, line_svg
 from mirabench.reports.protocol import protocol_sections
 from mirabench.reports.reference import default_reference_dir, load_reference, norm
@@ -29,7 +29,6 @@ from mirabench.rundir.rundir import RunDir, RunDirError
 __all__ = ["FORMATS", "deltas", "load_run", "render", "table_rows", "write_report"]
 
 FORMATS = ("html", "md", "csv", "json", "tex")
-GALLERY_SAMPLES = 100  # default number of samples in the gallery (thumbnails are made for these only)
 TABLE_FILES = {"md": "leaderboard.md", "csv": "leaderboard.csv", "tex": "leaderboard.tex", "json": "leaderboard.json"}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -92,14 +93,19 @@ class Scheduler:
         max_live: int = 0,
         on_wave: Callable[[int, int], None] = lambda live, done: None,
         max_live_bytes: int = 0,
+        thumbnail: Callable[[str, Image.Image], None] | None = None,
+        thumbnail_ids: AbstractSet[str] = frozenset(),
     ) -> None:
         """`max_live` bounds the samples in flight by count, `max_live_bytes` by the bytes their source and latest
-        images hold (0: no bound); a sample is admitted only while both allow it, and always one at least."""
+        images hold (0: no bound); a sample is admitted only while both allow it, and always one at least.
+        `thumbnail(digest, image)` runs on the new images of the samples in `thumbnail_ids` (the report's gallery)
+        while they are still in memory."""
         self.agent, self.editor, self.store = agent, editor, store
         self.max_steps, self.seed, self.max_live = max_steps, seed, max_live
         self.max_live_bytes = max_live_bytes
         self.cache = cache
         self.on_finished, self.on_wave = on_finished, on_wave
+        self.thumbnail, self.thumbnail_ids = thumbnail, thumbnail_ids
         self.stats = LoopStats()
 
     def run(self, samples: Iterable[LiveSample]) -> LoopStats:
@@ -155,6 +161,7 @@ class Scheduler:
 
         outputs, editor_ms, cache_puts = self._edit(editing, self.agent.policy)
         images_to_write: list[tuple[str, Image.Image]] = [(s.source_hash, s.source) for s in live if s.new_source]
+        thumbs = {s.source_hash for s in live if s.new_source and s.sample.id in self.thumbnail_ids}
         for (s, action, seed), out in zip(editing, outputs, strict=True):
             if isinstance(out, str):
                 step = Step(len(s.history), action, None, seed, agent_ms, editor_ms, out)
@@ -162,16 +169,17 @@ class Scheduler:
             else:
                 digest, image = out
                 images_to_write.append((digest, image))
+                if s.sample.id in self.thumbnail_ids:
+                    thumbs.add(digest)
                 step = Step(len(s.history), action, digest, seed, agent_ms, editor_ms)
                 s.latest, s.latest_hash = image, digest
             s.history.append(step)
             new_steps.append((s.sample.id, step))
 
         t0 = time.perf_counter()
-        self.store.put_images(images_to_write)
-        if self.cache is not None:
-            for key, digest in cache_puts:
-                self.cache.link_image(key, digest, self.store.images.path(digest))
+        self.store.put_images(images_to_write, self._thumbnailer(thumbs))
+        if self.cache is not None and cache_puts:
+            self.cache.link_images((key, digest, self.store.images.path(digest)) for key, digest in cache_puts)
         self.store.record_wave(
             new_steps,
             sources=[(s.sample.id, s.source_hash) for s in live if s.new_source],
@@ -199,6 +207,17 @@ class Scheduler:
         remaining = [s for s in live if id(s) not in done_ids]
         self.on_wave(len(remaining), len(finished))
         return remaining
+
+    def _thumbnailer(self, digests: AbstractSet[str]) -> Callable[[str, Image.Image], None] | None:
+        make = self.thumbnail
+        if make is None or not digests:
+            return None
+
+        def maybe(digest: str, image: Image.Image) -> None:
+            if digest in digests:
+                make(digest, image)
+
+        return maybe
 
     def _plan(self, asking: Sequence[LiveSample]) -> tuple[list[Action], float]:
         if not asking:

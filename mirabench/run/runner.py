@@ -22,6 +22,7 @@ from mirabench.images import ImageLoadError, image_hash, source_image
 from mirabench.judge.journal import JournalError, use_journal
 from mirabench.plugins import Metric, Suite
 from mirabench.registry import PluginError, agents, editors, metrics, suites
+from mirabench.reports.gallery import GALLERY_SAMPLES, thumbnail_path, write_thumbnail
 from mirabench.run.loop import Finished, LiveSample, LoopStats, Scheduler
 from mirabench.run.scoring import ScoreJob, Scorer, score_now
 from mirabench.rundir.manifest import environment, read_manifest, write_manifest
@@ -251,8 +252,9 @@ def _run_locked(
         stats = LoopStats()
         judgements, backends = 0, dict[str, dict[str, Any]]()
         if todo:
+            gallery = {s.id for s in samples[:GALLERY_SAMPLES]}  # the report's: thumbnails made while in memory
             stats, judgements, backends = _edit_and_score(
-                spec, store, todo, records, built_metrics, pacing, progress, len(mine) - len(todo)
+                spec, store, todo, gallery, records, built_metrics, pacing, progress, len(mine) - len(todo)
             )
         judgements += _score_missing(store, mine, built_metrics, spec, progress)
         calls = {
@@ -398,6 +400,7 @@ def _edit_and_score(
     spec: RunSpec,
     store: RunStore,
     todo: list[Sample],
+    gallery: set[str],
     records: dict[str, SampleRecord],
     built_metrics: list[Metric],
     pacing: _Pacing,
@@ -460,6 +463,8 @@ def _edit_and_score(
         max_live=pacing.max_live,
         max_live_bytes=pacing.max_live_bytes,
         on_wave=wave,
+        thumbnail=lambda digest, image: write_thumbnail(image, thumbnail_path(store.run_dir, f"{digest}.png")),
+        thumbnail_ids=gallery,
     )
     try:
         stats = scheduler.run(live_samples())

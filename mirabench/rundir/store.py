@@ -104,10 +104,19 @@ class RunStore:
 
     # -- images -----------------------------------------------------------------------------------------------
 
-    def put_images(self, images: Iterable[tuple[str, Image.Image]]) -> None:
-        """Encode and write PNGs on worker threads (zlib releases the GIL); returns when all are on disk."""
-        todo = [(d, im) for d, im in images if not self.images.has(d)]
-        list(self._writer.map(lambda pair: self.images.put(pair[1], pair[0]), todo))
+    def put_images(
+        self, images: Iterable[tuple[str, Image.Image]], then: Callable[[str, Image.Image], None] | None = None
+    ) -> None:
+        """Encode and write PNGs on worker threads (the encoders release the GIL); returns when all are on disk.
+        `then(digest, image)` runs in the same worker on each image written now, while it is still in memory."""
+        todo = {d: im for d, im in images if not self.images.has(d)}  # one write per digest, even if repeated
+
+        def write(digest: str, image: Image.Image) -> None:
+            self.images.put(image, digest)
+            if then is not None:
+                then(digest, image)
+
+        list(self._writer.map(write, todo.keys(), todo.values()))
 
     # -- samples and steps ------------------------------------------------------------------------------------
 
