@@ -97,7 +97,8 @@ def main() -> None:
         f"shapes, {args.samples} samples at 128 px, heuristic agent; editor {args.editor_ms:.0f} ms per micro-batch "
         f"of 8; gpt-sc judge at {args.judge_ms:.0f} ms per call (fake server); load average {load:.2f}"
     )
-    print(f"{'way':<40} {'wall s':>8} {'editor busy s':>14} {'busy fraction':>14} {'before 1st edit':>16} {'after last':>11}")
+    head = f"{'way':<40} {'wall s':>8} {'editor busy s':>14} {'busy fraction':>14}"
+    print(f"{head} {'before 1st edit':>16} {'after last':>11}")
     for name, (wall, busy, head, tail) in ways.items():
         print(f"{name:<40} {wall:>8.2f} {busy:>14.2f} {100 * busy / wall:>13.1f}% {head:>15.2f}s {tail:>10.2f}s")
     busy = ways["mirabench (judges overlap editing)"]
