@@ -6,13 +6,14 @@ encoder), so the same picture gets the same name in every run directory and in t
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
 import secrets
 import warnings
-from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from pathlib import Path, PosixPath
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ImageLoadError",
+    "RootedPath",
     "Unreadable",
     "MAX_DECODED_BYTES",
     "MAX_PIXELS",
@@ -38,6 +40,7 @@ __all__ = [
     "encode_png",
     "image_hash",
     "load_image",
+    "rooted",
     "source_image",
     "unreadable_reason",
 ]
@@ -90,6 +93,45 @@ def unreadable_reason(sample: Sample) -> str | None:
     return sample.image.message if isinstance(sample.image, Unreadable) else None
 
 
+class RootedPath(PosixPath):
+    """A data file that must still be inside `data_root` when it is opened, not only when its row was read: a link
+    swapped in between (a shared data folder) is caught at open time."""
+
+    data_root: Path  # (`root` is PurePath's own: "/")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled with its root (Ray ships samples to its workers)
+        return (rooted, (self.data_root, str(self)))
+
+
+def rooted(root: Path, path: Path | str) -> RootedPath:
+    """`path` (already resolved and checked to be inside `root`) remembering its root for the open-time check."""
+    out = RootedPath(path)
+    out.data_root = root
+    return out
+
+
+def _open_file(path: Path) -> IO[bytes]:
+    """Open a source image; a RootedPath is opened without following a final link, then the opened file is
+    checked to be the file its resolved path names inside the root (catching a swapped directory link too)."""
+    if not isinstance(path, RootedPath):
+        return open(path, "rb")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageLoadError(f"image {path} became a symbolic link after it was checked; not followed") from None
+        raise
+    try:
+        real = Path(os.path.realpath(path))
+        opened, named = os.fstat(fd), os.stat(real)
+        if not real.is_relative_to(path.data_root) or (opened.st_dev, opened.st_ino) != (named.st_dev, named.st_ino):
+            raise ImageLoadError(f"image {path} now leads outside the data root {path.data_root}; not followed")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def decoded_bytes(image: Image.Image) -> int:
     """Bytes an image's pixels hold in memory (what the live pool's budget counts)."""
     return image.width * image.height * _MODE_BYTES.get(image.mode, 4)
@@ -125,7 +167,7 @@ def load_image(path: Path) -> Image.Image:
             raise ImageLoadError(f"image path is not a file (a directory or device): {path}")
         if path.stat().st_size == 0:
             raise ImageLoadError(f"image file is empty (0 bytes): {path}")
-        with open(path, "rb") as fh:
+        with _open_file(path) as fh:
             return _open(fh, str(path))
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path; OSError: unreadable, swapped
         if isinstance(exc, ImageLoadError):
@@ -146,7 +188,7 @@ def source_image(sample: Sample) -> Image.Image:
             raise ImageLoadError(f"sample {sample.id!r}: its image callable returned {got}, not a PIL image")
     if isinstance(image, Image.Image):
         return image if image.mode == "RGB" else image.convert("RGB")
-    return load_image(Path(image))
+    return load_image(image if isinstance(image, Path) else Path(image))
 
 
 def _open(fh: IO[bytes], label: str) -> Image.Image:

@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from mirabench.images import Unreadable
+from mirabench.images import RootedPath, Unreadable, rooted
 from mirabench.types import Sample
 
 __all__ = ["MissingData", "data_home", "failed_sample", "file_digest", "inside", "locate"]
@@ -41,14 +41,15 @@ def locate(given: Path | None, folder: str, what: str, download: str, option: st
     )
 
 
-def inside(root: Path, relative: str) -> Path | None:
+def inside(root: Path, relative: str) -> RootedPath | None:
     """`root / relative` resolved, or None when it escapes the data root (`..`, absolute paths, links out) or
     names no file at all (a NUL byte)."""
     try:
         path = (root / relative).resolve()
     except (ValueError, OSError):
         return None
-    return path if path.is_relative_to(root.resolve()) else None
+    base = root.resolve()
+    return rooted(base, path) if path.is_relative_to(base) else None
 
 
 def failed_sample(sid: str, suite: str, message: str, category: str = "") -> Sample:

@@ -214,6 +214,10 @@ def run(
             return _run_locked(spec, run_dir, suite, config_hash, identities, sharded, use_cache, pacing, progress)
     except WriterBusy as exc:
         raise RunError(str(exc)) from None
+    except (OSError, sqlite3.OperationalError) as exc:  # the lock's owner file or run.json, before the store opens
+        if not _disk_full(exc):
+            raise
+        raise _no_space(run_dir, exc) from None
 
 
 def _run_locked(
@@ -291,10 +295,7 @@ def _run_store(run_dir: Path, db: Path | None = None) -> Iterator[RunStore]:
             yield store
     except (OSError, sqlite3.OperationalError, JournalError) as exc:
         if _disk_full(exc):
-            raise RunError(
-                f"no space left while writing {run_dir} ({exc}); committed steps and paid answers are kept: free "
-                "some space and run the same command again to resume"
-            ) from None
+            raise _no_space(run_dir, exc) from None
         if isinstance(exc, JournalError):
             raise RunError(f"{exc}; answers received so far are kept: fix it and run the same command again") from None
         raise
@@ -339,6 +340,13 @@ def _begin(
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _no_space(run_dir: Path, exc: BaseException) -> RunError:
+    return RunError(
+        f"no space left while writing {run_dir} ({exc}); committed steps and paid answers are kept: free "
+        "some space and run the same command again to resume"
+    )
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -558,6 +566,10 @@ def score_run(
             return _score_locked(run_dir, metric_names, metric_sets, budget_curve, progress, retry_failed)
     except WriterBusy as exc:
         raise RunError(str(exc)) from None
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not _disk_full(exc):
+            raise
+        raise _no_space(run_dir, exc) from None
 
 
 def _score_locked(
@@ -608,6 +620,10 @@ def merge_run(run_dir: Path, world: int | None = None) -> RunResult:
             return _merge_locked(run_dir, world)
     except WriterBusy as exc:
         raise RunError(str(exc)) from None
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not _disk_full(exc):
+            raise
+        raise _no_space(run_dir, exc) from None
 
 
 def _merge_locked(run_dir: Path, world: int | None) -> RunResult:

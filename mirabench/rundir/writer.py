@@ -116,12 +116,17 @@ class WriterLock:
             raise WriterBusy(
                 f"{self.run_dir} is being written by {who}; wait for it to end (`mirabench status` reads it meanwhile)"
             ) from None
-        for old in holders(self.run_dir):  # crashed writers' owner files: the lock says none of them is writing
-            if not self.shared or (old.host == socket.gethostname() and not old.alive()):
-                (self.run_dir / OWNERS / f"{old.host}.{old.pid}.json").unlink(missing_ok=True)
-        self._beat()
-        if not self.shared:
-            sweep_temps(self.run_dir)
+        try:
+            for old in holders(self.run_dir):  # crashed writers' owner files: the lock says none of them writes
+                if not self.shared or (old.host == socket.gethostname() and not old.alive()):
+                    (self.run_dir / OWNERS / f"{old.host}.{old.pid}.json").unlink(missing_ok=True)
+            if not self.shared:
+                sweep_temps(self.run_dir)  # first: it may free the space the owner file needs
+            self._beat()
+        except BaseException:  # e.g. a full disk: let go of the lock, nothing else was touched
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            raise
         self._thread = threading.Thread(target=self._heartbeat, name="writer-heartbeat", daemon=True)
         self._thread.start()
 
