@@ -240,3 +240,29 @@ def test_outputs_honour_the_umask_and_reports_name_what_differs(tmp_path: Path) 
     legend = page.split('class="legend curve-legend">')[1].split("</p>")[0]
     assert "toy + counter (suite.start=0)" in legend  # only a has a budget curve
     assert "(no curve: toy + counter (suite.start=5), my [own] row)" in legend
+
+
+def test_rough_edges_say_one_clear_thing(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    res = mirabench(*TOY, "--agent", "counter", "--out", "afile", cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "error: --out afile is a file; a run directory is a folder (a new or an earlier run's)"
+    ]
+    # metrics that fit no sample of the suite: the reason, and a non-zero exit
+    res = mirabench(*TOY[:-2], "--agent", "counter", "--metrics", "shapes", "--set", "suite.n=3", cwd=tmp_path)
+    assert res.returncode == 1
+    assert "nothing was scored: no metric has a value for any of the 3 finished samples" in res.stderr
+    assert "(shapes: 3 skipped: no shapes ground truth)" in res.stderr
+    (tmp_path / "sft.yaml").write_text("model: Qwen/Qwen2.5-VL-3B-Instruct\ndataset: nowhere/dataset\noutput_dir: o\n")
+    res = mirabench("train", "sft", "--config", "sft.yaml", cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "does not exist. Build one with `mirabench data build-mira-editing --out DIR`" in res.stderr
+
+
+def test_missing_weights_message_keeps_the_whole_cause() -> None:
+    from mirabench.backends.weights import missing_model
+
+    cause = OSError("We couldn't connect to 'https://huggingface.co' " + "x" * 300 + "\nand outgoing traffic is off")
+    message = str(missing_model("org/model", "kontext editor", cause))
+    assert "and outgoing traffic is off)" in message and "x" * 300 in message

@@ -37,7 +37,7 @@ def hub_offline() -> bool:
 def missing_model(model_id: str, what: str, error: BaseException | None = None) -> ModelNotFound:
     """The one message a user sees when weights are missing: which id, why, and how to fetch it."""
     where = "HF_HUB_OFFLINE is set and it is not in the local Hub cache" if hub_offline() else "could not be loaded"
-    detail = f" ({type(error).__name__}: {str(error).splitlines()[0][:200]})" if error else ""
+    detail = f" ({type(error).__name__}: {' '.join(str(error).split())})" if error else ""  # whole, on one line
     return ModelNotFound(
         f"{what} weights {model_id!r} {where}{detail}. Fetch them on a machine with network access with"
         f" `hf download {model_id}` (then copy the Hub cache or pass the folder as the path option), or set the"

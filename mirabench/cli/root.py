@@ -47,7 +47,8 @@ def _root(
     """Benchmark iterative image-editing agents. `--plugin FILE.py` (repeatable) loads one-file plugins."""
 
 
-USER_ERRORS = (PluginError, SpecError, FileNotFoundError, ValueError)  # ShardError is a ValueError
+# ShardError is a ValueError; a path that is a file where a folder belongs (or the reverse) is the user's too
+USER_ERRORS = (PluginError, SpecError, FileNotFoundError, FileExistsError, NotADirectoryError, ValueError)
 app.add_typer(data_app, name="data")
 app.add_typer(study_app, name="study")
 app.command("import")(import_run)
@@ -158,6 +159,9 @@ def run(
 
     Under torchrun / accelerate / SLURM each rank runs its own samples; the last rank to finish merges."""
     from mirabench.run.runner import run as run_spec
+
+    if out is not None and out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file; a run directory is a folder (a new or an earlier run's)")
     from mirabench.rundir.shards import Shard, pin_local_device, shard_from_env
 
     spec = spec_from_flags(
@@ -220,6 +224,8 @@ def run(
         f"calls: agent {result.stats.agent_calls}, editor {result.stats.editor_calls} "
         f"(+{result.stats.editor_cache_hits} cached), judgements {result.judgements}"
     )
+    if result.summary:
+        _require_scores(result.summary, result.run_dir)
 
 
 @app.command()
@@ -238,6 +244,7 @@ def score(
         result = score_run(run_dir, [m for m in metrics.split(",") if m], sets, budget_curve, update, retry_failed)
     _print_replaced(result.replaced)
     _print_summary(result.summary, result.run_dir)
+    _require_scores(result.summary, result.run_dir)
 
 
 @app.command()
@@ -473,6 +480,40 @@ def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
     for f in summary["failed_samples"][:10]:
         console.print("  [yellow]failed[/yellow] " + escape(f"{f['id']}: {f['error']}"))
     console.print(escape(f"run directory: {run_dir.resolve()}"))
+
+
+def _require_scores(summary: dict[str, Any], run_dir: Path) -> None:
+    """Exit 1 with the reasons when samples finished but no metric scored any of them (e.g. shapes metrics on a
+    suite without shapes ground truth): a table of dashes and exit 0 would read as success."""
+    metrics = summary.get("metrics") or {}
+    if not summary.get("n_done") or not metrics or any(m.get("n_ok") for m in metrics.values()):
+        return
+    from contextlib import closing
+
+    from mirabench.rundir.store import open_readonly
+
+    reasons: dict[str, list[str]] = {}
+    store = run_dir / "store.sqlite"
+    if store.exists():
+        with closing(open_readonly(store)) as db:
+            rows = db.execute(
+                "SELECT metric, status, raw, COUNT(DISTINCT sample_id) FROM scores GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC"
+            )
+            for metric, status, raw, n in rows.fetchall():
+                reasons.setdefault(metric, []).append(f"{n} {status}" + (f": {raw}" if raw else ""))
+    if not reasons:
+        for key, m in metrics.items():
+            reasons[key] = [f"{n} {status}" for status, n in (m.get("status_counts") or {}).items()]
+    why = "; ".join(f"{metric}: {', '.join(r)}" for metric, r in reasons.items())
+    console.print(
+        "[red]error:[/red] "
+        + escape(
+            f"nothing was scored: no metric has a value for any of the {summary['n_done']} finished samples "
+            f"({why}). Choose metrics that fit suite {summary.get('suite')!r} (`mirabench list metrics`), then "
+            f"`mirabench score {run_dir} --metrics NAME` adds them without editing again."
+        )
+    )
+    raise typer.Exit(1)
 
 
 def take_plugin_files(argv: list[str]) -> list[str]:

@@ -23,6 +23,17 @@ def _overrides(sets: list[str] | None) -> dict[str, Any]:
     return {k: v for k, v in apply_sets({}, sets or []).items()}
 
 
+def _with_dataset(settings: Any) -> Any:
+    """Refuse a missing dataset before any model loads, naming the command that builds one."""
+    if not Path(settings.dataset).is_dir():
+        raise FileNotFoundError(
+            f"training dataset {settings.dataset} does not exist. Build one with `mirabench data build-mira-editing "
+            "--out DIR` (--source shapes needs nothing else; see --help for the public sources), then pass "
+            "--set dataset=DIR/dataset"
+        )
+    return settings
+
+
 @train_app.command("sft")
 def sft(
     config: Annotated[Path, typer.Option(help="YAML settings, e.g. configs/sft-7b.yaml")],
@@ -31,9 +42,11 @@ def sft(
 ) -> None:
     """Stage 1: supervised fine-tuning on start/continue/stop rows."""
     from mirabench.training.config import SFTSettings, load_settings
+
+    settings = _with_dataset(load_settings(config, SFTSettings, _overrides(set_)))
     from mirabench.training.sft import train_sft
 
-    result = train_sft(load_settings(config, SFTSettings, _overrides(set_)), eval_rows=eval_rows)
+    result = train_sft(settings, eval_rows=eval_rows)
     console.print(escape(f"SFT checkpoint: {result.output_dir.resolve()}  {json.dumps(result.metrics)}"))
 
 
@@ -44,9 +57,11 @@ def grpo(
 ) -> None:
     """Stage 2: GRPO (LoRA) with rewards from an editor plugin and a metric plugin."""
     from mirabench.training.config import GRPOSettings, load_settings
+
+    settings = _with_dataset(load_settings(config, GRPOSettings, _overrides(set_)))
     from mirabench.training.grpo import train_grpo
 
-    result, reward = train_grpo(load_settings(config, GRPOSettings, _overrides(set_)))
+    result, reward = train_grpo(settings)
     console.print(
         escape(
             f"GRPO adapter: {result.output_dir.resolve()}  reward calls {reward.stats.calls}, "

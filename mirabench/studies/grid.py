@@ -9,7 +9,8 @@
 
 Each cell is an ordinary run directory (resumable, cached) under OUT/runs/<editor>+<agent>. Cells whose plugin
 cannot run here (no API key, missing extra) are listed as skipped with the reason, so proprietary rows appear
-exactly when their keys exist.
+exactly when their keys exist; so are cells that stop on a user error (bad options, missing weights or data),
+and the rest of the grid still runs.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mirabench.registry import PluginError, agents, editors
 from mirabench.reports.leaderboard import write_report
 from mirabench.reports.paper_tables import write_table
-from mirabench.run.runner import Progress, run
+from mirabench.run.runner import Progress, RunError, run
 from mirabench.spec import RunSpec, SpecError, load_spec
 
 __all__ = ["GridResult", "GridSpec", "load_grid", "run_grid"]
+
+CELL_ERRORS = (PluginError, SpecError, RunError, FileNotFoundError, ValueError)  # the CLI's one-line user errors
 
 
 class GridSpec(BaseModel):
@@ -114,7 +117,13 @@ def run_grid(grid: GridSpec, out: Path, *, use_cache: bool = True, progress: Pro
         if reason:
             result.skipped[system_name(editor, agent)] = reason
             continue
-        done = run(grid.spec(editor, agent), out / "runs" / f"{editor}+{agent}", use_cache=use_cache, progress=progress)
+        try:
+            done = run(
+                grid.spec(editor, agent), out / "runs" / f"{editor}+{agent}", use_cache=use_cache, progress=progress
+            )
+        except CELL_ERRORS as exc:  # a bad cell (its options, weights, data) is listed, the grid goes on
+            result.skipped[system_name(editor, agent)] = str(exc)
+            continue
         result.run_dirs.append(done.run_dir)
         s = done.summary
         rows.append(

@@ -129,7 +129,7 @@ TOY = {"suite": "toy", "agent": "counter", "editor": "toy", "metrics": "grey"}
     [
         ({**TOY, "max_stpes": 3}, "max_stpes"),
         ({**TOY, "max_steps": "many"}, "max_steps"),
-        ({**TOY, "suite_options": {"nn": 3}}, "suite.nn: Extra inputs are not permitted"),
+        ({**TOY, "suite_options": {"nn": 3}}, "suite.nn: no such option"),
         ({**TOY, "suite_options": {"n": "six"}}, "suite.n: Input should be a valid integer"),
         (["not", "a", "mapping"], "must be a mapping"),
     ],

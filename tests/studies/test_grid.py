@@ -51,6 +51,18 @@ def test_cli_and_bad_config(tmp_path: Path) -> None:
         load_grid(tmp_path / "bad.yaml")
 
 
+def test_a_bad_cell_is_listed_as_skipped_and_the_grid_goes_on(tmp_path: Path) -> None:
+    bad = GRID.replace("  gpt-image: {}\n", "").replace("agents: [heuristic]", "agents: {heuristic: {bogus: 1}}")
+    (tmp_path / "grid.yaml").write_text(bad)
+    res = CliRunner().invoke(app, ["study", "main", str(tmp_path / "grid.yaml"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "| shapes |" in res.output  # the editor alone ran
+    assert "skipped shapes + heuristic: invalid options for agent 'heuristic': agent.bogus: no such option" in " ".join(
+        res.output.split()
+    )
+    assert "skipped shapes + heuristic" in (tmp_path / "o" / "main_table.md").read_text()
+
+
 def test_shipped_main_grid_config_is_valid() -> None:
     grid = load_grid(Path(__file__).resolve().parents[2] / "configs" / "grid.yaml")
     assert grid.suite == "mira500" and "editscore" in grid.metrics and grid.max_steps == 5
