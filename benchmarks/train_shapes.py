@@ -67,6 +67,12 @@ def evaluate(run_dir: Path, agent: str, options: dict[str, Any], n: int, seed: i
     }
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process (all threads): on a shared machine the fair measure of what training cost."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def curve(history: list[dict[str, Any]], key: str, points: int = 8) -> str:
     values = [(h["step"], h[key]) for h in history if key in h]
     if not values:
@@ -149,8 +155,8 @@ def main() -> None:
         log = out / f"{name}-log.json"
         if args.reuse and log.exists() and (out / name / MANIFEST).exists():
             return {**json.loads(log.read_text()), "reused": True}
-        t0 = time.perf_counter()
-        record = {**train(), "seconds": time.perf_counter() - t0}
+        t0, cpu0 = time.perf_counter(), cpu_seconds()
+        record = {**train(), "seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds() - cpu0}
         log.write_text(json.dumps(record, default=str))
         return record
 
@@ -216,12 +222,15 @@ def main() -> None:
         if p is not None:
             lo, hi = p.ci95 or (float("nan"), float("nan"))
             print(f"{b} - {a}: {p.delta:+.3f} [{lo:+.3f}, {hi:+.3f}], paired p = {p.p_value:.4f} (n={p.n})")
-    cpu = resource.getrusage(resource.RUSAGE_SELF)
-    print(f"CPU time {(cpu.ru_utime + cpu.ru_stime) / 60:.1f} min ({args.threads} threads; the machine is shared)")
     reused = " (reused checkpoints: times of the run that trained them)" if sft.get("reused") else ""
+    cpu = {
+        k: f"{r['cpu_seconds'] / 60:.1f} CPU min" if "cpu_seconds" in r else "CPU time not logged"
+        for k, r in (("sft", sft), ("grpo", grpo))
+    }
     print(
-        f"time: data {t_data:.0f} s, SFT {sft['seconds']:.0f} s ({args.sft_steps} steps), GRPO {grpo['seconds']:.0f} s"
-        f" ({args.grpo_steps} steps, {grpo['edits']} edits executed){reused}"
+        f"time: data {t_data:.0f} s, SFT {sft['seconds']:.0f} s wall / {cpu['sft']} ({args.sft_steps} steps), "
+        f"GRPO {grpo['seconds']:.0f} s wall / {cpu['grpo']} ({args.grpo_steps} steps, {grpo['edits']} edits executed)"
+        f"{reused}; {args.threads} thread(s), machine shared"
     )
     print(f"SFT loss curve: {curve(sft['history'], 'loss')}")
     for key in ("rewards/edit_reward/mean", "rewards/format_reward/mean", "frac_reward_zero_std"):
