@@ -11,17 +11,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mirabench.cli.common import HELP_SETTINGS, console, escape, stdout_console
 from mirabench.reliability.section import NOT_MEASURED, pair_agreement
 from mirabench.run.rejudge import refresh
 
 __all__ = ["judges_app"]
 
-judges_app = typer.Typer(no_args_is_help=True, help="Judge reliability: repeat noise, agreement, drift, people.")
-out = Console()
-err = Console(stderr=True)
+judges_app = typer.Typer(
+    no_args_is_help=True, help="Judge reliability: repeat noise, agreement, drift, people.", **HELP_SETTINGS
+)
+out, err = stdout_console, console  # tables print user text literally; messages escape it
 
 Sets = Annotated[list[str] | None, typer.Option("--set", help="metric options, e.g. metrics.NAME.key=v")]
 
@@ -69,7 +70,7 @@ def repeat(
             col, _est(rep["std"]), _est(rep["icc21"]), _est(rep["alpha"]), f"{rep['std']['n']} x {rep['k']}", gap_text
         )
     out.print(table)
-    err.print(f"repeats written to {path}")
+    err.print(escape(f"repeats written to {path}"))
 
 
 def _columns_of(repeats_file: Path) -> set[str]:
@@ -120,7 +121,8 @@ def calibrate(
 
     path = freeze(run_dir, out_dir, n, seed, metric or ())
     record = json.loads(path.read_text(encoding="utf-8"))
-    err.print(f"calibration set of {len(record['samples'])} samples, columns {', '.join(record['columns'])}: {path}")
+    n, cols = len(record["samples"]), ", ".join(record["columns"])
+    err.print(escape(f"calibration set of {n} samples, columns {cols}: {path}"))
 
 
 @judges_app.command()
@@ -147,11 +149,11 @@ def drift(
     out.print(table)
     for name, m in result["metrics"].items():
         if m["prompt_changed"]:
-            err.print(f"[yellow]{name}: its prompt hash differs from the calibration set's[/yellow]")
+            err.print(f"[yellow]{escape(name)}: its prompt hash differs from the calibration set's[/yellow]")
     for run_dir in record_in or []:
         record_in_run(run_dir, result)
         refresh(run_dir)
-    err.print(f"drift check written to {Path(calib) / 'drift.json'}: {'PASS' if result['passed'] else 'FAIL'}")
+    err.print(escape(f"drift check written to {Path(calib) / 'drift.json'}: {'PASS' if result['passed'] else 'FAIL'}"))
     if not result["passed"]:
         raise typer.Exit(1)
 
@@ -189,7 +191,9 @@ def human(
         )
     out.print(table)
     if result["unmatched_systems"]:
-        err.print(f"[yellow]systems matching no run, left out: {', '.join(result['unmatched_systems'])}[/yellow]")
+        err.print(
+            f"[yellow]systems matching no run, left out: {escape(', '.join(result['unmatched_systems']))}[/yellow]"
+        )
     if record:
         record_in_runs(result, loaded)
         for r in loaded:

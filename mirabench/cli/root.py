@@ -32,9 +32,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from mirabench import __version__
+        from importlib.metadata import version
 
-        typer.echo(f"mirabench {__version__}")
+        typer.echo(f"mirabench {version('mirabench')}")
         raise typer.Exit()
 
 
@@ -357,7 +357,7 @@ def report(
             from mirabench.images import atomic_write_text
 
             atomic_write_text(out, text)
-            console.print(f"protocol table written to {out.resolve()}")
+            console.print(escape(f"protocol table written to {out.resolve()}"))
         return
 
     if out is None and fmt == "html":  # a new folder, never report.html + thumbs/ scattered into the cwd

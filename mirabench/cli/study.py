@@ -84,7 +84,7 @@ def get_prompts(
     from mirabench.judge.prompt_files import PINNED, download
 
     for path in download(PINNED, out, base_url):
-        console.print(f"verified and wrote {path}")
+        console.print(escape(f"verified and wrote {path}"))
 
 
 def import_run(
