@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from runprobe import committed_steps
 from test_cli import TOY, mirabench
@@ -175,23 +176,23 @@ def test_list_shows_options_and_says_what_is_missing_here(tmp_path: Path) -> Non
     res = mirabench("list", "agents", "mira-7b", cwd=tmp_path, env=env_free)
     assert "--set agent.OPTION=VALUE" in res.stdout and "max_new_tokens" in res.stdout
 
-    def status(kind: str, name: str, **env: str) -> str:
-        res = mirabench("--plugin", "far.py", "list", kind, name, "--json", cwd=tmp_path, env={**env_free, **env})
+    def statuses(**env: str) -> dict[tuple[str, str], dict[str, Any]]:
+        res = mirabench("--plugin", "far.py", "list", "--json", cwd=tmp_path, env={**env_free, **env})
         assert res.returncode == 0, res.stderr
-        return str(json.loads(res.stdout)["status"])
+        return {(r["kind"], r["name"]): r for r in json.loads(res.stdout)}
 
     (tmp_path / "far.py").write_text(NEEDS_PLUGIN)
-    assert status("agents", "far-away") == "needs extra [ray]"
-    assert status("metrics", "gpt-sc") == "needs key ($OPENAI_API_KEY)"  # the helper unsets API keys
-    assert status("suites", "mira500") == "needs data (MIRABENCH_DATA/mira500)"
+    rows = statuses()
+    assert rows["agent", "far-away"]["status"] == "needs extra [ray]"
+    assert rows["agent", "far-away"]["options"] == [{"name": "reach", "type": "int", "default": 3, "description": ""}]
+    assert rows["metric", "gpt-sc"]["status"] == "needs key ($OPENAI_API_KEY)"  # the helper unsets API keys
+    assert rows["suite", "mira500"]["status"] == "needs data (MIRABENCH_DATA/mira500)"
+    assert rows["editor", "kontext"]["status"] == "needs weights (black-forest-labs/FLUX.1-Kontext-dev)"
+    assert rows["editor", "shapes"]["status"] == "ready"
     (tmp_path / "data" / "mira500").mkdir(parents=True)
-    assert status("suites", "mira500", MIRABENCH_DATA=str(tmp_path / "data")) == "ready"
-    assert status("editors", "kontext") == "needs weights (black-forest-labs/FLUX.1-Kontext-dev)"
     (tmp_path / "hub" / "models--black-forest-labs--FLUX.1-Kontext-dev" / "snapshots").mkdir(parents=True)
-    assert status("editors", "kontext") == "ready"
-    res = mirabench("--plugin", "far.py", "list", "--json", cwd=tmp_path, env=env_free)
-    rows = {r["name"]: r for r in json.loads(res.stdout)}
-    assert rows["far-away"]["options"] == [{"name": "reach", "type": "int", "default": 3, "description": ""}]
+    rows = statuses(MIRABENCH_DATA=str(tmp_path / "data"))
+    assert rows["suite", "mira500"]["status"] == rows["editor", "kontext"]["status"] == "ready"
 
 
 def test_unknown_set_key_lists_the_valid_ones_and_version_and_short_help(tmp_path: Path) -> None:
