@@ -32,7 +32,7 @@ from mirabench.training.prompting import planner_template, prompt_row
 from mirabench.training.sft import TrainResult, check_fp32_trainable, common_args, load_policy, lora_config
 from mirabench.types import Edit, EditRequest, Sample, Stop
 
-__all__ = ["EditReward", "format_reward", "train_grpo", "vision_token_ids"]
+__all__ = ["EditReward", "format_reward", "grpo_processor", "train_grpo", "vision_token_ids"]
 
 
 def _text(completion: Any) -> str:
@@ -143,6 +143,17 @@ class EditReward:
         return rewards
 
 
+def grpo_processor(model: str) -> Any:
+    """The processor, padding on the left. trl re-runs it on the prompts for the log-prob pass: padded on the right,
+    Qwen-VL's mm_token_type_ids no longer line up with the left-padded generated ids (wrong M-RoPE positions, or a
+    crash once a batch's prompt lengths differ by more than the text before the first image)."""
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(model)
+    processor.tokenizer.padding_side = "left"
+    return processor
+
+
 def vision_token_ids(model: str) -> list[int]:
     """Image/video placeholder and vision start/end ids, which a sampled completion must never contain: one such
     token makes the next forward pass count more images than it has features (trl suppresses only the image pad)."""
@@ -162,7 +173,6 @@ def train_grpo(settings: GRPOSettings) -> tuple[TrainResult, EditReward]:
     """Train a LoRA adapter on the SFT checkpoint; saves adapter + processor + manifest in output_dir."""
     import torch
     from datasets import load_from_disk
-    from transformers import AutoProcessor
     from trl import GRPOConfig, GRPOTrainer
 
     template = planner_template(settings.template_file)
@@ -197,7 +207,7 @@ def train_grpo(settings: GRPOSettings) -> tuple[TrainResult, EditReward]:
         policy = policy_bytes(settings.model, frozen, lora_config(settings.lora), settings.beta)
         plan = memory_plan(device, policy, editor, metric)
         print(f"[rank {local_rank()}] " + plan.render(), file=sys.stderr, flush=True)
-        processor = AutoProcessor.from_pretrained(settings.model)
+        processor = grpo_processor(settings.model)
         trainer = GRPOTrainer(
             model=load_policy(settings, True, device),
             reward_funcs=[format_reward, reward],

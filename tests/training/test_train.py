@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from training_chain import CPU
@@ -142,3 +143,28 @@ def test_sampled_completions_never_hold_vision_tokens(chain: dict[str, Path]) ->
     tok = AutoTokenizer.from_pretrained(chain["base"])
     names = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
     assert vision_token_ids(str(chain["base"])) == sorted(tok.convert_tokens_to_ids(names))
+
+
+def test_grpo_prompts_pad_left_so_image_marks_line_up(chain: dict[str, Path], tmp_path: Path) -> None:
+    """What trl does for the log-prob pass (prompts re-processed with padding), with train_grpo's processor."""
+    from mirabench.training.grpo import grpo_processor
+    from mirabench.training.prompting import planner_template, prompt_row
+
+    processor = grpo_processor(str(chain["base"]))
+    template = planner_template(str(chain["template"]))
+    rows = [
+        prompt_row({"images": [im, im], "session": "s", "instruction": text, "step": 0}, template, 64)
+        for im, text in [(source_image_of(0), "x"), (source_image_of(1), "a much longer instruction " * 6)]
+    ]
+    texts = [processor.apply_chat_template(r["prompt"], add_generation_prompt=True, tokenize=False) for r in rows]
+    batch = processor(images=[i for r in rows for i in r["images"]], text=texts, padding=True, return_tensors="pt")
+    pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    assert (batch["mm_token_type_ids"] == 1).equal(batch["input_ids"] == pad)
+    assert batch["attention_mask"][0, 0] == 0  # the shorter prompt is padded on the left, like generated ids
+
+
+def source_image_of(seed: int) -> Any:
+    import numpy as np
+    from PIL import Image
+
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 255, (64, 64, 3), dtype=np.uint8))
