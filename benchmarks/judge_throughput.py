@@ -1,159 +1,212 @@
-"""Judge throughput: gpt-sc (SC + PQ per sample) against the fake OpenAI server with latency and random 429s.
+"""Judge throughput under provider behaviour: mirabench's client vs a plain reference client vs a sequential loop.
 
-Runs the real metric path (JPEG encoding, JudgeClient with adaptive concurrency and retries, parsing) on N
-samples and compares its wall time with the ideal `calls x latency / concurrency` and with a sequential
-one-call-at-a-time loop (measured on a subset and scaled, since the full loop would take minutes).
-Target: at least 90% of ideal at concurrency 32, zero samples lost.
+Four scenarios, each against the fake OpenAI-compatible server in its own process (200 ms per answer):
+1. `retry-after`: 5% of requests get a 429 with `Retry-After: 1` (what providers commonly send);
+2. `quota`: a hard quota (N requests per window, a fixed window) with OpenAI's `x-ratelimit-*` headers on every
+   answer; requests over it get a 429 with remaining 0, the reset and a Retry-After;
+3. `5xx-bursts`: runs of consecutive arrivals get 503 (the last 10 of every 100);
+4. `retry-delay`: 5% of requests get a 429 with Gemini's `RetryInfo.retryDelay: 1s` in the body, no header (as
+   Gemini's OpenAI-compatible endpoint answers).
+Clients, each sending the same requests (a text prompt and one 256 px JPEG, as a judge does):
+(a) mirabench: `JudgeClient.chat_many` at concurrency 32, alone and with its run-store journal (every attempt and
+    answer committed to SQLite as it happens, as inside `mirabench run` / `score`);
+(b) reference: asyncio + `openai.AsyncOpenAI` + a semaphore of 32 + the SDK's own retries (its default 2), what
+    upstream judge scripts do;
+(c) sequential: one call at a time through the SDK (its retries), timed on a subset and scaled.
+Targets: mirabench's wall time <= 1.1x the reference's, 0 requests lost; in `quota`, >= 90% of the allowance used
+in every full window and <= 1% of requests refused.
 
-The client's one-time start-up (importing openai, building its HTTP client) is timed apart, as the sequential
-loop's warm-up is; a second ideal counts every request the server answered, since the fake server holds a 429
-for the same latency as an answer, so each retried call costs a full slot-time that `calls x latency` omits.
-
-    python benchmarks/judge_throughput.py [--samples 500] [--latency 0.2] [--rate-429 0.05] [--concurrency 32]
+    python benchmarks/judge_throughput.py [--calls 1000] [--quota-calls 400] [--latency 0.2] [--scenarios ...]
 """
 
 from __future__ import annotations
 
 import argparse
-import heapq
+import asyncio
 import json
 import os
-import random
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from mirabench.judge import ChatRequest, JudgeClient, JudgeConfig
-from mirabench.plugins import ScoreItem
-from mirabench.registry import metrics
-from mirabench.types import Sample, ScoreStatus
+from mirabench.judge import ChatRequest, ImageEncoding, JudgeClient, JudgeConfig
+from mirabench.judge.messages import openai_messages
 
 FAKE = Path(__file__).resolve().parent.parent / "tests" / "fakes" / "api_server.py"
+MODEL = "gpt-4.1-2025-04-14"
+QUOTA, WINDOW = 150, 5.0  # the quota scenario: 150 requests per 5 s window (30/s; 32 x 5/s would be 160/s)
+SCENARIOS: dict[str, list[str]] = {
+    "retry-after": ["--rate-429", "0.05", "--retry-after", "1"],
+    "quota": ["--quota", str(QUOTA), "--quota-window", str(WINDOW)],
+    "5xx-bursts": ["--error-bursts", "100,10"],
+    "retry-delay": ["--rate-429", "0.05", "--retry-after", "none", "--retry-delay", "1s"],
+}
 
 
-def photos(n: int, size: int) -> list[Image.Image]:
+@dataclass
+class Result:
+    client: str
+    wall: float
+    lost: int
+    served: int
+    statuses: dict[str, int]
+    windows: list[int]
+
+
+def requests(n: int, size: int = 256) -> list[ChatRequest]:
     rng = np.random.default_rng(0)
     base = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
     img = Image.fromarray(base).resize((size, size), Image.Resampling.BICUBIC)
-    return [Image.fromarray(np.roll(np.asarray(img), i, axis=1)) for i in range(n)]
+    enc = ImageEncoding("jpeg", 75)
+    return [
+        ChatRequest.build(
+            [f"Rate edit number {i} from 0 to 10.", Image.fromarray(np.roll(np.asarray(img), i, 1))],
+            encoding=enc,
+            max_tokens=64,
+        )
+        for i in range(n)
+    ]
 
 
-def zero_cost_wall(calls: int, latency: float, rate_429: float, concurrency: int, seed: int) -> float:
-    """Wall time of a client that costs nothing, simulated: `concurrency` slots, every attempt takes `latency`, a
-    random `rate_429` of attempts are refused and retried after the client's jitter (Retry-After 0 + up to 0.1 s).
-    What the server's 429s and the last partial round cost whatever the client does: the real target's ceiling."""
-    rng = random.Random(seed)
-    fresh, retries = deque(range(calls)), []
-    slots = [0.0] * concurrency
-    end = 0.0
-    while fresh or retries:
-        free = heapq.heappop(slots)
-        if retries and (not fresh or retries[0] <= free):
-            start = max(free, heapq.heappop(retries))
-        else:
-            fresh.popleft()
-            start = free
-        done = start + latency
-        if rng.random() < rate_429:
-            heapq.heappush(retries, done + rng.uniform(0, 0.1))
-        end = max(end, done)
-        heapq.heappush(slots, done)
-    return end
+class Server:
+    """The fake server in its own process (it must not share the clients' GIL), fresh per client."""
+
+    def __init__(self, latency: float, flags: list[str]) -> None:
+        cmd = [sys.executable, str(FAKE), "--latency", str(latency), *flags]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.base = f"http://127.0.0.1:{self.proc.stdout.readline().strip()}"
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.base + "/_stats") as resp:
+            return dict(json.loads(resp.read()))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def run_mirabench(reqs: list[ChatRequest], base: str, concurrency: int, journal: bool = False) -> tuple[float, int]:
+    """`journal`: every attempt and answer written to a run store as it happens, as inside `mirabench run`."""
+    from mirabench.rundir.store import CallLog, RunStore
+
+    os.environ["OPENAI_BASE_URL"] = base + "/v1"
+    store = RunStore(Path(tempfile.mkdtemp(prefix="mb-bench-run-"))) if journal else None
+    log = CallLog(store, "bench") if store is not None else None
+    client = JudgeClient(JudgeConfig(model=MODEL, max_concurrency=concurrency, use_cache=False), journal=log)
+    client.start()  # import openai and build its HTTP client outside the timing, as for the reference
+    t0 = time.perf_counter()
+    results = client.chat_many(reqs)
+    wall = time.perf_counter() - t0
+    client.close()
+    if store is not None:
+        store.close()
+    return wall, sum(1 for r in results if not r.ok)
+
+
+def run_reference(reqs: list[ChatRequest], base: str, concurrency: int) -> tuple[float, int]:
+    import openai
+
+    async def main() -> tuple[float, int]:
+        client = openai.AsyncOpenAI(api_key="sk-bench", base_url=base + "/v1")  # SDK default: 2 retries
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(req: ChatRequest) -> bool:
+            async with sem:
+                try:
+                    resp = await client.chat.completions.create(
+                        model=MODEL,
+                        messages=openai_messages(req),
+                        max_tokens=req.max_tokens,  # type: ignore[arg-type]
+                    )
+                except openai.APIError:
+                    return False
+                return bool(resp.choices and resp.choices[0].message.content)
+
+        t0 = time.perf_counter()
+        ok = await asyncio.gather(*(one(r) for r in reqs))
+        wall = time.perf_counter() - t0
+        await client.close()
+        return wall, sum(1 for x in ok if not x)
+
+    return asyncio.run(main())
+
+
+def run_sequential(reqs: list[ChatRequest], base: str, total: int) -> tuple[float, int]:
+    import openai
+
+    client = openai.OpenAI(api_key="sk-bench", base_url=base + "/v1")
+    client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "warm-up"}], max_tokens=4)
+    lost = 0
+    t0 = time.perf_counter()
+    for req in reqs:
+        try:
+            client.chat.completions.create(model=MODEL, messages=openai_messages(req), max_tokens=req.max_tokens)  # type: ignore[arg-type]
+        except openai.APIError:
+            lost += 1
+    per_call = (time.perf_counter() - t0) / len(reqs)
+    client.close()
+    return per_call * total, lost
+
+
+def scenario(name: str, args: argparse.Namespace) -> list[Result]:
+    n = args.quota_calls if name == "quota" else args.calls
+    reqs = requests(n)
+    out = []
+    runners = [
+        ("mirabench", lambda base: run_mirabench(reqs, base, args.concurrency)),
+        ("mirabench + run-store journal", lambda base: run_mirabench(reqs, base, args.concurrency, journal=True)),
+        ("reference", lambda base: run_reference(reqs, base, args.concurrency)),
+        (
+            f"sequential (x{n // args.sequential_calls} scaled)",
+            lambda base: run_sequential(reqs[: args.sequential_calls], base, n),
+        ),
+    ]
+    for client, fn in runners:
+        server = Server(args.latency, SCENARIOS[name])
+        try:
+            wall, lost = fn(server.base)
+            stats = server.stats()
+        finally:
+            server.stop()
+        out.append(Result(client, wall, lost, stats["requests"], stats["statuses"], stats["window_counts"]))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--samples", type=int, default=500)
+    ap.add_argument("--calls", type=int, default=1000)
+    ap.add_argument("--quota-calls", type=int, default=400)
     ap.add_argument("--latency", type=float, default=0.2)
-    ap.add_argument("--rate-429", type=float, default=0.05)
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--size", type=int, default=512, help="image side (JPEG-encoded per call, as VIEScore does)")
     ap.add_argument("--sequential-calls", type=int, default=20)
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     args = ap.parse_args()
-
-    os.environ["MIRABENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="mirabench-bench-")
-    imgs = photos(args.samples + 1, args.size)
-    items = [ScoreItem(Sample(f"s{i}", f"edit number {i}", imgs[0]), imgs[0], imgs[i + 1]) for i in range(args.samples)]
-    # The server runs in its own process, as a remote API would: it must not share the client's GIL.
-    cmd = [sys.executable, str(FAKE), "--latency", str(args.latency), "--rate-429", str(args.rate_429)]
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        base = f"http://127.0.0.1:{server.stdout.readline().strip()}"
-        os.environ.update({"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": base + "/v1"})
-        metric = metrics.build("gpt-sc", max_concurrency=args.concurrency, cache=False, max_attempts=10)
-        start = time.perf_counter()
-        metric.client.start()  # once per process: import openai, build its client (not a per-call cost)
-        startup = time.perf_counter() - start
-        start = time.perf_counter()
-        results = metric.score_batch(items)
-        wall = time.perf_counter() - start
-        usage = metric.run_info()["usage"]
-        metric.close()
-        calls = 2 * args.samples
-        with urllib.request.urlopen(base + "/_stats") as resp:
-            stats = json.loads(resp.read())
-        served, rate_limited = stats["requests"], stats["statuses"].get("429", 0)
-
-        # The client alone: the same calls with requests built (JPEG-encoded) beforehand.
-        metric = metrics.build("gpt-sc", max_concurrency=args.concurrency, cache=False, max_attempts=10)
-        prebuilt = [r for it in items for r in metric.requests(it)]
-        metric.client.start()
-        start = time.perf_counter()
-        client_results = metric.client.chat_many(prebuilt)
-        client_wall = time.perf_counter() - start
-        client_lost = sum(1 for r in client_results if not r.ok)
-        metric.close()
-
-        seq = JudgeClient(JudgeConfig(model="gpt-4.1-2025-04-14", max_concurrency=1, use_cache=False))
-        reqs = prebuilt[: args.sequential_calls]  # the metric's own SC / PQ requests (JPEG), as sent above
-        seq.chat(ChatRequest.build(["warm-up: connection and client set-up are not per-call costs"]))
-        t0 = time.perf_counter()
-        for r in reqs:
-            seq.chat(r)
-        seq_per_call = (time.perf_counter() - t0) / args.sequential_calls
-        seq.close()
-    finally:
-        server.terminate()
-        server.wait()
-
-    ok = sum(1 for r in results for s in r.values() if s.status is ScoreStatus.OK)
-    lost = args.samples - sum(1 for r in results if all(s.status is ScoreStatus.OK for s in r.values()))
-    ideal = calls * args.latency / args.concurrency
-    sequential = seq_per_call * calls
-    print(
-        f"samples {args.samples} x (SC + PQ) = {calls} calls, latency {args.latency * 1000:.0f} ms, "
-        f"{args.rate_429:.0%} random 429s, concurrency {args.concurrency}, images {args.size}px JPEG"
-    )
-    print(f"server answered {served} requests ({rate_limited} of them 429), client retries {usage['retries']}")
-    print(f"wall time            {wall:8.2f} s   (+ {startup:.2f} s one-time client start-up, not counted)")
-    print(f"ideal                {ideal:8.2f} s   -> {ideal / wall:6.1%} of ideal")
-    served_ideal = served * args.latency / args.concurrency
-    print(
-        f"ideal, all {served} served requests (a 429 also takes the latency) {served_ideal:.2f} s "
-        f"-> {served_ideal / wall:6.1%}; with start-up {ideal / (wall + startup):6.1%} of ideal"
-    )
-    ceiling = statistics.mean(
-        zero_cost_wall(calls, args.latency, args.rate_429, args.concurrency, seed) for seed in range(200)
-    )
-    print(f"zero-cost client     {ceiling:8.2f} s   -> {ideal / ceiling:6.1%} of ideal (simulated: the ceiling)")
-    print(
-        f"client alone         {client_wall:8.2f} s   -> {ideal / client_wall:6.1%} of ideal "
-        f"(the same calls, requests encoded beforehand; {client_lost} failed)"
-    )
-    print(
-        f"sequential (scaled)  {sequential:8.2f} s   -> {sequential / wall:6.1f}x faster "
-        f"({seq_per_call * 1000:.0f} ms/call measured on {args.sequential_calls} calls)"
-    )
-    print(f"scores ok {ok}/{3 * args.samples}, samples lost {lost}, lowest concurrency {usage['min_concurrency']}")
+    os.environ.update({"OPENAI_API_KEY": "sk-bench", "MIRABENCH_CACHE_DIR": tempfile.mkdtemp(prefix="mb-bench-")})
+    print(f"latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, quota {QUOTA} per {WINDOW:g} s")
+    print("| scenario | client | wall s | vs reference | lost | server requests | 429 | 5xx | quota use |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in args.scenarios.split(","):
+        results = scenario(name, args)
+        ref = next(r for r in results if r.client == "reference")
+        for r in results:
+            refused = r.statuses.get("429", 0)
+            errors = sum(v for k, v in r.statuses.items() if k.startswith("5"))
+            full = r.windows[:-1]  # the last window is partial: the calls ran out
+            use = f"{min(full) / QUOTA:.0%} min {r.windows}, {refused / max(1, r.served):.1%} refused" if full else "-"
+            served = r.served if not r.client.startswith("sequential") else f"{r.served} (subset)"
+            print(
+                f"| {name} | {r.client} | {r.wall:.2f} | {r.wall / ref.wall:.2f}x | {r.lost} | {served} | "
+                f"{refused} | {errors} | {use if name == 'quota' else '-'} |"
+            )
 
 
 if __name__ == "__main__":

@@ -376,7 +376,9 @@ async def _openai_call(call: Any) -> Any:
     except openai.APIStatusError as exc:
         if exc.status_code == 429 and getattr(exc, "code", None) == "insufficient_quota":
             raise CallError("client", f"HTTP 429: {exc.message}", status=429) from exc
-        raise _status_error(exc.status_code, exc.message, exc.response.headers) from exc
+        delay, quota = gemini_retry(exc.body)  # Gemini's OpenAI-compatible endpoint puts RetryInfo in the body
+        pause = delay if quota and exc.status_code == 429 else None
+        raise _status_error(exc.status_code, exc.message, exc.response.headers, delay, pause) from exc
     except openai.APITimeoutError as exc:
         raise CallError("timeout", str(exc)) from exc
     except openai.APIConnectionError as exc:

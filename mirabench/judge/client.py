@@ -368,9 +368,9 @@ class JudgeClient:
         last = ""
         tokens = self._tokens(req) if c.tpm else 0
         for attempt in range(1, c.max_attempts + 1):
-            await limiter.acquire(tokens)
+            ticket = await limiter.acquire(tokens)
             if not self._budget_left():
-                await limiter.release("error")
+                await limiter.release("error", ticket=ticket)
                 return ChatResult("budget", attempts=attempt - 1, error="run budget exhausted; call not sent")
             self._dispatched += 1
             if prepared is None and attempt == 1:  # after the slot: 1000 queued calls must not all build at once
@@ -387,7 +387,7 @@ class JudgeClient:
                 err = CallError("client", f"{type(exc).__name__}: {exc}")
             if err is None and reply is not None:
                 billed = reply.usage.input_tokens + reply.usage.output_tokens
-                await limiter.release("ok", rate=reply.rate, tokens=billed)
+                await limiter.release("ok", rate=reply.rate, tokens=billed, ticket=ticket)
                 self.ledger.concurrency(limiter.limit, limiter.key_pauses, limiter.paced)
                 self.ledger.attempt(retry=attempt > 1)
                 self.ledger.billed(c.model, reply.model, reply.usage)
@@ -418,7 +418,7 @@ class JudgeClient:
             assert err is not None
             rate_limited = err.kind == "rate_limited"
             outcome = "rate_limited" if rate_limited else "error"
-            await limiter.release(outcome, err.retry_after, key_pause=err.key_pause)
+            await limiter.release(outcome, err.retry_after, key_pause=err.key_pause, ticket=ticket)
             self.ledger.concurrency(limiter.limit, limiter.key_pauses, limiter.paced)
             self.ledger.attempt(
                 retry=attempt > 1, rate_limited=rate_limited, timeout=err.kind == "timeout", error=err.kind

@@ -25,7 +25,8 @@ Fault injection, five ways:
 - `quota`: at most that many requests per `quota_window_s` (a fixed window from the first request); every answer
   carries OpenAI's `x-ratelimit-limit/remaining/reset-requests` headers, a request over the quota gets a 429
   with remaining 0, the reset and a Retry-After;
-- `error_bursts=(every, length)`: arrivals number k (from 0) with k % every < length get a 503.
+- `error_bursts=(every, length)`: the last `length` arrivals of every `every` get a 503 (k % every >= every -
+  length, k from 0; so a client's first calls go through).
 `latency_s` delays every answer; `hang_s` is how long a `hang` fault sleeps before answering.
 GET /_stats returns request and status counts. As a separate process (benchmarks: no GIL shared with the client):
 `python tests/fakes/api_server.py --latency 0.2 --rate-429 0.05` prints its port, then serves until killed.
@@ -93,6 +94,7 @@ class FakeAPIServer:
         max_in_flight: int | None = None,
         quota: int | None = None,
         quota_window_s: float = 60.0,
+        quota_headers: bool = True,
         error_bursts: tuple[int, int] | None = None,
         hang_s: float = 5.0,
         seed: int = 0,
@@ -110,9 +112,11 @@ class FakeAPIServer:
         self.max_in_flight = max_in_flight
         self.quota = quota
         self.quota_window_s = quota_window_s
+        self.quota_headers = quota_headers  # False: the quota is enforced but never announced
         self.error_bursts = error_bursts
         self._window_start: float | None = None
         self._window_count = 0
+        self.window_counts: list[int] = []  # arrivals within the quota of each finished or current window
         self._arrivals = 0
         self.hang_s = hang_s
         self.model_versions = model_versions or {}
@@ -185,6 +189,7 @@ class FakeAPIServer:
                         "requests": len(server.requests),
                         "statuses": {str(k): v for k, v in server.statuses.items()},
                         "peak_in_flight": server.peak_in_flight,
+                        "window_counts": list(server.window_counts),
                     }
                 server._send(self, 200, json.dumps(stats).encode())
 
@@ -242,7 +247,8 @@ class FakeAPIServer:
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             over = self.max_in_flight is not None and self.in_flight > self.max_in_flight
             random_429 = self.rate_429 > 0 and self._rng.random() < self.rate_429
-            burst = self.error_bursts is not None and self._arrivals % self.error_bursts[0] < self.error_bursts[1]
+            every, length = self.error_bursts or (1, 0)
+            burst = self._arrivals % every >= every - length
             self._arrivals += 1
             limits, over_quota = self._quota_headers()
         m = _FAULT.search(text)
@@ -275,14 +281,17 @@ class FakeAPIServer:
         now = time.monotonic()
         if self._window_start is None or now >= self._window_start + self.quota_window_s:
             self._window_start, self._window_count = now, 0
+            self.window_counts.append(0)
         self._window_count += 1
+        if self._window_count <= self.quota:
+            self.window_counts[-1] += 1
         reset = self._window_start + self.quota_window_s - now
         headers = {
             "x-ratelimit-limit-requests": str(self.quota),
             "x-ratelimit-remaining-requests": str(max(0, self.quota - self._window_count)),
             "x-ratelimit-reset-requests": f"{reset * 1000:.0f}ms",
         }
-        return headers, self._window_count > self.quota
+        return (headers if self.quota_headers else {}), self._window_count > self.quota
 
     @contextmanager
     def _extra_headers(self, headers: dict[str, str]) -> Iterator[None]:
@@ -298,7 +307,7 @@ class FakeAPIServer:
         hdr: dict[str, str] = {}
         details: list[dict[str, Any]] = []
         if fault == "quota":
-            reset = float(self._local.headers["x-ratelimit-reset-requests"][:-2]) / 1000
+            reset = self._window_start + self.quota_window_s - time.monotonic() if self._window_start else 1.0
             hdr["Retry-After"] = str(max(1, int(reset + 0.999)))
         elif fault == "exhausted":
             hdr = {
@@ -477,14 +486,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="fake OpenAI + Gemini server on 127.0.0.1")
     ap.add_argument("--latency", type=float, default=0.0)
     ap.add_argument("--rate-429", type=float, default=0.0)
-    ap.add_argument("--retry-after", default="0")
+    ap.add_argument("--retry-after", default="0", help="Retry-After of random 429s ('none': no header)")
+    ap.add_argument("--retry-delay", default=None, help="Gemini RetryInfo retryDelay in random 429s' bodies")
     ap.add_argument("--max-in-flight", type=int, default=None)
+    ap.add_argument("--quota", type=int, default=None, help="requests per --quota-window (x-ratelimit headers)")
+    ap.add_argument("--quota-window", type=float, default=60.0)
+    ap.add_argument("--error-bursts", default=None, help="EVERY,LENGTH: last LENGTH of every EVERY arrivals get 503")
     args = ap.parse_args()
+    bursts = tuple(int(v) for v in args.error_bursts.split(",")) if args.error_bursts else None
     server = FakeAPIServer(
         latency_s=args.latency,
         rate_429=args.rate_429,
-        retry_after=args.retry_after,
+        retry_after=None if args.retry_after == "none" else args.retry_after,
+        retry_delay=args.retry_delay,
         max_in_flight=args.max_in_flight,
+        quota=args.quota,
+        quota_window_s=args.quota_window,
+        error_bursts=bursts,  # type: ignore[arg-type]
         log_bodies=False,
     )
     print(server.port, flush=True)

@@ -37,6 +37,7 @@ WAITS = {  # how the server states the wait of a random 429
     "retry-after": ("openai", {"retry_after": "2"}),
     "retry-after-ms": ("openai", {"retry_after": None, "retry_after_ms": "2000"}),
     "gemini-retryDelay": ("gemini", {"retry_after": None, "retry_delay": "2s"}),
+    "openai-compatible-retryDelay": ("openai", {"retry_after": None, "retry_delay": "2s"}),  # Gemini's compat API
 }
 
 
@@ -75,18 +76,23 @@ def test_an_exhausted_key_pauses_every_call_for_the_stated_time(fake_api: FakeAP
     assert c.ledger.snapshot()["key_pauses"] == 1
 
 
-def test_rate_limit_headers_pace_calls_under_a_fixed_window_quota(fake_api: FakeAPIServer) -> None:
-    fake_api.quota, fake_api.quota_window_s = 10, 1.0
+@pytest.mark.parametrize("announced", [True, False])
+def test_rate_limit_headers_pace_calls_under_a_fixed_window_quota(fake_api: FakeAPIServer, announced: bool) -> None:
+    fake_api.quota, fake_api.quota_window_s, fake_api.quota_headers = 10, 1.0, announced
     fake_api.latency_s = 0.02
-    c = client("openai", max_concurrency=8)
+    fake_api.retry_after = None
+    c = client("openai", max_concurrency=8, max_attempts=30)
     try:
         results = c.chat_many([req(f"item {i}") for i in range(35)])
     finally:
         c.close()
     assert all(r.ok for r in results)
     snap = c.ledger.snapshot()
-    assert fake_api.statuses[429] == snap["rate_limited"] == 0  # without pacing: 8 in flight, 10 a second -> 429s
-    assert fake_api.count() == 35 and snap["paced"] > 0
+    assert fake_api.statuses[429] == snap["rate_limited"]
+    if announced:  # paced to the allowance: a straggler arriving late may cost a 429 now and then, not more
+        assert snap["rate_limited"] <= 3 and snap["paced"] > 0 and fake_api.count() == 35 + snap["rate_limited"]
+    else:  # the same quota unannounced: 8 in flight, 10 a second, and the client learns only from refusals
+        assert snap["rate_limited"] >= 10 and snap["paced"] == 0
 
 
 def test_rpm_keeps_a_known_tier_free_of_429s(fake_api: FakeAPIServer) -> None:
