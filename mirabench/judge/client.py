@@ -46,7 +46,7 @@ class JudgeConfig:
     min_concurrency: int = 1
     timeout_s: float = 120.0
     max_attempts: int = 6
-    backoff_base_s: float = 1.0
+    backoff_base_s: float = 0.5  # as the openai SDK (its INITIAL_RETRY_DELAY)
     backoff_max_s: float = 60.0
     backoff_threshold: float = 0.2
     max_calls: int | None = None
