@@ -28,9 +28,17 @@ class SlowShapesEditor(ShapesEditor):
     Options = SlowEditorOptions
     options: SlowEditorOptions
 
+    requests = 0  # edit requests that reached any slow editor in this process (benchmarks count calls with it)
+
     def edit_batch(self, requests: Sequence[EditRequest]) -> list[Image.Image]:
+        SlowShapesEditor.requests += len(requests)
         time.sleep(self.options.latency_ms / 1000 * len(requests))
         return super().edit_batch(requests)
+
+
+@editors.register("shapes-slow-b", description="benchmark only: shapes-slow under a second name (a second system)")
+class SlowShapesEditorB(SlowShapesEditor):
+    pass
 
 
 class GpuEditorOptions(ShapesEditorOptions):
