@@ -108,7 +108,7 @@ def soak(n: int, openai_url: str, share: float, out: Path) -> dict[str, Any]:
     rss: list[tuple[str, float, float]] = [("start", peak_rss_mib(), rss_now_mib())]
     marks = {n // 4, n // 2, 3 * n // 4}
 
-    def progress(stage: str, done: int, total: int) -> None:
+    def progress(stage: str, done: int, total: int, failed: int = 0) -> None:
         if stage == "editing" and marks and done >= min(marks):
             marks.discard(min(marks))
             rss.append((f"{done}/{total} edited", peak_rss_mib(), rss_now_mib()))
