@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -291,7 +292,7 @@ def _run_store(run_dir: Path, db: Path | None = None) -> Iterator[RunStore]:
     store = None
     try:
         store = RunStore(run_dir, db)
-        with use_journal(CallLog(store, f"{_now()} pid {os.getpid()}")):
+        with use_journal(CallLog(store, f"{_now()} pid {os.getpid()} {secrets.token_hex(4)}")):  # one per command
             yield store
     except (OSError, sqlite3.OperationalError, JournalError) as exc:
         if _disk_full(exc):
