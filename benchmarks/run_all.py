@@ -75,11 +75,11 @@ BENCHES = [
     ),
     Bench(
         "judge_throughput.py",
-        "API judge calls vs the ideal, 5% 429s, concurrency 32",
-        ["--samples", "100", "--sequential-calls", "5"],
+        "API judge client vs openai SDK + semaphore, 200 ms, 429s with Retry-After, concurrency 32",
+        ["--calls", "300", "--quota-calls", "100", "--sequential-calls", "5", "--scenarios", "retry-after"],
         [],
-        r"^ideal +[\d.]+ s +-> +([\d.]+%) of ideal",
-        "{0} of ideal",
+        r"^\| retry-after \| mirabench \| ([\d.]+) \| ([\d.]+x) \| (\d+) \|",
+        "{1} the reference client's wall, {2} lost",
     ),
     Bench(
         "sharding.py",
