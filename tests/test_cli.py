@@ -84,6 +84,7 @@ def test_set_parsing() -> None:
 def test_list_marks_planned_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
+    import mirabench.cli.plugins
     import mirabench.cli.root
     from mirabench.plugins import Editor
     from mirabench.registry import Needs, Registry
@@ -91,7 +92,7 @@ def test_list_marks_planned_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     reg: Registry[Editor] = Registry("editor", Editor, "mirabench.editors")
     reg._discovered = True  # isolated: only the roadmap entry below
     reg.add_planned("future", issue="issue #99", description="a roadmap editor", needs=Needs(extra="api"))
-    monkeypatch.setattr(mirabench.cli.root, "registry_for", lambda kind: reg)
+    monkeypatch.setattr(mirabench.cli.plugins, "registry_for", lambda kind: reg)
     res = CliRunner().invoke(mirabench.cli.root.app, ["list", "editors", "--json"])
     assert res.exit_code == 0, res.output
     [entry] = json.loads(res.output)
