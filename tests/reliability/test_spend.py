@@ -121,7 +121,8 @@ def test_run_totals_equal_the_servers_count_over_every_process(tmp_path: Path, s
     total = usage(tmp_path / "r")
     assert total["run"]["attempts"] == len(journal(tmp_path / "r")) == server.count() > after_first
     assert [h["attempts"] for h in total["history"]] == [after_first, server.count() - after_first]
-    assert server.statuses[429] > 0 and total["run"]["answered"] == server.statuses[200] == 4 * N
+    # (<= 4N: alike requests of two samples in flight at once are both paid; one asked later is served from the run)
+    assert server.statuses[429] > 0 and total["run"]["answered"] == server.statuses[200] <= 4 * N
 
 
 def test_a_cache_that_cannot_be_written_keeps_every_paid_answer(
@@ -139,7 +140,7 @@ def test_a_cache_that_cannot_be_written_keeps_every_paid_answer(
         result = run(RunSpec(**spec_dict(cache=True)), tmp_path / "r", use_cache=False)
     assert result.summary["metrics"]["gpt-o"]["n_ok"] == N  # not one answer turned into an error
     paid = server.count()
-    assert paid == 2 * N and usage(tmp_path / "r")["cache_errors"] == 2 * N
+    assert paid <= 2 * N and usage(tmp_path / "r")["cache_errors"] == paid
     with sqlite3.connect(tmp_path / "r" / "store.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM calls WHERE outcome='ok'").fetchone()[0] == paid
         db.execute("DELETE FROM scores")  # as if killed before the scores were committed
