@@ -11,7 +11,6 @@ print from the same judge answers; reported numbers (results/reference/) follow 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +20,7 @@ import pandas as pd
 from mirabench.protocols import IMGEDIT_COLUMNS, MIRA_COLUMNS
 from mirabench.reports.paper_tables import markdown, with_relative_change
 from mirabench.reports.reference import reported_table
+from mirabench.rundir.rundir import RunDir
 
 __all__ = ["ProtocolName", "protocol_report"]
 
@@ -28,9 +28,9 @@ ProtocolName = Literal["imgedit", "gedit", "mira"]
 
 
 def _load(run: Path) -> tuple[str, dict[str, Any]]:
-    path = run / "summary.json" if run.is_dir() else run
-    summary = json.loads(path.read_text(encoding="utf-8"))
-    return (run if run.is_dir() else run.parent).name, summary
+    """A run (its folder or summary.json) as (folder name, summary), read through the run-directory contract."""
+    folder = run if run.is_dir() else run.parent
+    return folder.name, RunDir(folder).read(samples=False).summary.model_dump(exclude_unset=True)
 
 
 def _protocol(summary: dict[str, Any], name: str, label: str) -> dict[str, Any]:

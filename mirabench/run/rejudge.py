@@ -7,7 +7,6 @@ call to the provider, never the stored answer; results go to RUN/judges/ and nev
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from typing import Any
 
 from PIL import Image
 
-from mirabench.images import atomic_write_text
 from mirabench.plugins import Metric, ScoreItem
 from mirabench.registry import metrics, suites
 from mirabench.reliability.records import JUDGES_DIR, write_json
@@ -25,6 +23,7 @@ from mirabench.reliability.served import fingerprint
 from mirabench.run.runner import _manifest_spec, load_samples
 from mirabench.rundir.manifest import read_manifest
 from mirabench.rundir.outputs import final_image
+from mirabench.rundir.rundir import RunDir, RunDirError
 from mirabench.rundir.store import RunStore
 from mirabench.rundir.writer import writer_lock
 from mirabench.types import Sample, Score
@@ -136,19 +135,19 @@ def refresh(run_dir: Path) -> dict[str, Any]:
     """Recompute the run's judge_reliability in summary.json from RUN/judges/ and re-render its report."""
     from mirabench.reports.leaderboard import write_report
 
-    path = Path(run_dir) / "summary.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{run_dir} has no summary.json (is it a finished mirabench run?)")
-    with writer_lock(Path(run_dir)):  # a run still being written would overwrite summary.json: refuse instead
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        lines = (Path(run_dir) / "samples.jsonl").read_text(encoding="utf-8").splitlines()
-        rows = [json.loads(line) for line in lines if line.strip()]
-        store = RunStore(Path(run_dir))
+    run_dir = Path(run_dir)
+    try:
+        run = RunDir(run_dir).read()
+    except RunDirError as exc:
+        raise FileNotFoundError(str(exc)) from None
+    with writer_lock(run_dir):  # a run still being written would overwrite summary.json: refuse instead
+        rows = [s.model_dump(exclude_unset=True) for s in run.samples]
+        store = RunStore(run_dir)
         try:
             scores = store.scores()
         finally:
             store.close()
-        summary["judge_reliability"] = judge_section(run_dir, summary.get("columns", []), rows, scores)
-        atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        write_report([run_dir], Path(run_dir) / "report.html")
+        section = judge_section(run_dir, run.summary.headline(), rows, scores)
+        summary = RunDir(run_dir).set_summary_field("judge_reliability", section)
+        write_report([run_dir], run_dir / "report.html")
     return summary

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
+from mirabench.images import atomic_write_text
 from mirabench.plugins import Column, Suite
 from mirabench.protocols import protocol_tags
 from mirabench.rundir.manifest import read_manifest, write_manifest
@@ -186,6 +187,15 @@ class RunDir:
         manifest.update({"schema_version": SCHEMA_VERSION, "status": status, **updates})
         write_manifest(self.path, manifest)
         return summary
+
+    def set_summary_field(self, key: str, value: Any) -> dict[str, Any]:
+        """Replace one section of summary.json (e.g. `judge_reliability` after re-judging), keeping every other
+        byte as write_outputs wrote it. Call under the run's writer lock."""
+        summary = _read_json(self.summary_json)
+        summary[key] = value
+        _validate(Summary, summary, self.summary_json)
+        atomic_write_text(self.summary_json, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        return dict(summary)
 
 
 def _read_json(path: Path) -> Any:
