@@ -150,6 +150,7 @@ def main() -> None:
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
     n, steps = args.samples, args.steps
     bare = bare_loop(n, steps)
+    harness(10, steps, False)  # one-time costs (report modules, templates) are not per sample-step
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"machine: {os.cpu_count()} cores visible, pinned to {args.cores}, load average {load:.2f}; "
