@@ -45,13 +45,12 @@ def planner_prompt(template: Template, state: AgentState, stop_note: bool = Fals
     )
 
 
-class MiraPlanner(Agent):
+class MiraPlanner(Agent[Any]):
     """Perceive (I0, I_{t-1}, C), reason, act: the next atomic instruction or stop."""
 
     version = "1"
     policy = "cumulative"
     Options: ClassVar[type[Options]] = MiraOptions
-    options: Any
     backbone: ClassVar[str] = ""
 
     def __init__(self, **options: Any) -> None:

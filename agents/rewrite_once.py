@@ -55,12 +55,11 @@ def rewritten(reply: Reply) -> Action:
     description="One planner rewrite of the instruction, then one edit (ablation)",
     needs=replace(LOCAL, weights="Qwen/Qwen2.5-VL-7B-Instruct"),
 )
-class RewriteOnce(Agent):
+class RewriteOnce(Agent[RewriteOnceOptions]):
     """Rewrite at step 0, stop at step 1."""
 
     version = "1"
     Options = RewriteOnceOptions
-    options: RewriteOnceOptions
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -33,13 +33,12 @@ class GptImageOptions(ApiEditorOptions):
 
 
 @editors.register("gpt-image", description="OpenAI GPT-Image edits API via the judge client", needs=OPENAI_API)
-class GptImage(ApiEditor):
+class GptImage(ApiEditor[GptImageOptions]):
     """Instruction editing with OpenAI's image model."""
 
     version = "1"
     provider = "openai"
     Options = GptImageOptions
-    options: GptImageOptions
 
     def send(self, requests: Sequence[EditRequest]) -> list[Any]:
         from mirabench.judge import ImageEditRequest

@@ -49,12 +49,11 @@ class RemoteEditError(RuntimeError):
 
 
 @editors.register("http", description="Any editor behind the mirabench HTTP protocol (mirabench serve-editor)")
-class HttpEditor(Editor):
+class HttpEditor(Editor[HttpEditorOptions]):
     """Client of a remote editor service."""
 
     version = "1"
     Options = HttpEditorOptions
-    options: HttpEditorOptions
     service: ClassVar[str] = "an editor service"
 
     def __init__(self, **options: Any) -> None:

@@ -27,13 +27,12 @@ class NanoBananaOptions(ApiEditorOptions):
 @editors.register(
     "nano-banana", description="Gemini image editing (Nano-Banana) via the judge client", needs=GEMINI_API
 )
-class NanoBanana(ApiEditor):
+class NanoBanana(ApiEditor[NanoBananaOptions]):
     """Instruction editing with Gemini's image model."""
 
     version = "1"
     provider = "gemini"
     Options = NanoBananaOptions
-    options: NanoBananaOptions
 
     def send(self, requests: Sequence[EditRequest]) -> list[Any]:
         from mirabench.judge import ChatRequest, ImageEncoding

@@ -25,12 +25,11 @@ class ShapesEditorOptions(Options):
 
 
 @editors.register("shapes", description="Simulated editor for the shapes world (exact, seeded, fallible)")
-class ShapesEditor(Editor):
+class ShapesEditor(Editor[ShapesEditorOptions]):
     """Carries out shapes instructions on shapes renders; partial on long instructions, sometimes careless."""
 
     version = "1"
     Options = ShapesEditorOptions
-    options: ShapesEditorOptions
 
     def edit(self, request: EditRequest) -> Image.Image:
         opts = self.options

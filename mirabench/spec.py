@@ -61,7 +61,10 @@ class RunSpec(BaseModel):
 
     def config_hash(self, identities: dict[str, Any] | None = None) -> str:
         """Hash of the trajectory-determining fields plus the plugins' identities (name, version, options)."""
-        payload = {"spec": self.hashed(), "plugins": identities or {}}
+        spec = self.hashed()
+        if identities:  # agent and editor options enter through their identity (client knobs left out)
+            spec.update(agent_options=identities["agent"]["options"], editor_options=identities["editor"]["options"])
+        payload = {"spec": spec, "plugins": identities or {}}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def hashed(self) -> dict[str, Any]:

@@ -103,3 +103,19 @@ def test_the_two_systems_example_runs(tmp_path: Path) -> None:
     assert "shapes + heuristic" in res.stdout and "shapes + direct" in res.stdout
     direct = mirabench.load_run(tmp_path / "direct").summary.metrics["shapes-sc"].mean
     assert f"{direct:.3f}" in res.stdout
+
+
+def test_client_knobs_leave_the_config_hash_so_raising_a_cap_resumes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mirabench.registry import agents, editors, suites
+    from mirabench.rundir.rundir import plugin_identities
+    from mirabench.spec import RunSpec
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    suite = suites.build("shapes", n=2)
+
+    def config_hash(**agent_options: object) -> str:
+        spec = RunSpec(suite="shapes", agent="gpt-planner", editor="shapes", agent_options=agent_options)
+        return spec.config_hash(plugin_identities(spec, suite, agents.get("gpt-planner"), editors.get("shapes")))
+
+    assert config_hash(max_calls=10) == config_hash(max_calls=500) == config_hash()
+    assert config_hash(model="gpt-4.1-2025-04-14") != config_hash(model="gpt-4o-2024-08-06")

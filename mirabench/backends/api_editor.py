@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from PIL import Image
 from pydantic import Field
@@ -33,12 +33,14 @@ class ApiEditorOptions(ClientOptions):
     resize_back: bool = Field(True, description="return each image at its input size")
 
 
-class ApiEditor(Editor, ABC):
+ApiOptionsT = TypeVar("ApiOptionsT", bound=ApiEditorOptions)
+
+
+class ApiEditor(Editor[ApiOptionsT], ABC):
     """An editor behind an API: no seeds, so never cached (`deterministic = False`)."""
 
     deterministic = False
     provider: ClassVar[Literal["openai", "gemini"]] = "openai"
-    options: Any
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -78,7 +78,7 @@ def import_images(
     }
     spec = resolve(build_spec(data))
     suite = suites.build(spec.suite, **spec.suite_options)
-    identities = plugin_identities(spec, suite, agents.get(spec.agent).version, editors.get(spec.editor).version)
+    identities = plugin_identities(spec, suite, agents.get(spec.agent), editors.get(spec.editor))
     config_hash = spec.config_hash(identities)
     samples = load_samples(suite, spec.limit)
     expected = {upstream_path(suite, s).as_posix(): s for s in samples}

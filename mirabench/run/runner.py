@@ -205,7 +205,7 @@ def run(
     suite = suites.build(spec.suite, **spec.suite_options)
     agent_cls, editor_cls = agents.get(spec.agent), editors.get(spec.editor)
     pacing = _Pacing(use_cache, max_live, max_live_mb * 2**20, max_pending, score_between_waves)
-    identities = plugin_identities(spec, suite, agent_cls.version, editor_cls.version)
+    identities = plugin_identities(spec, suite, agent_cls, editor_cls)
     config_hash = spec.config_hash(identities)
     run_dir = Path(out) if out is not None else default_run_dir(spec)
     if force_new:

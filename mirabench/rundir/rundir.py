@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from mirabench.images import atomic_write_text
-from mirabench.plugins import Column, Suite
+from mirabench.plugins import Agent, Column, Editor, Suite
 from mirabench.protocols import protocol_tags
 from mirabench.rundir.manifest import read_manifest, write_manifest
 from mirabench.rundir.outputs import write_outputs
@@ -32,13 +32,24 @@ class RunDirError(ValueError):
     """A folder is not a readable mirabench run; the message names the file and what to do."""
 
 
-def plugin_identities(spec: RunSpec, suite: Suite, agent_version: str, editor_version: str) -> dict[str, Any]:
-    """What determines a run's trajectories (hashed into its config hash): suite data, agent and editor."""
+def plugin_identities(
+    spec: RunSpec, suite: Suite, agent: type[Agent[Any]], editor: type[Editor[Any]]
+) -> dict[str, Any]:
+    """What determines a run's trajectories (hashed into its config hash): suite data, agent and editor, each by
+    its options' identity (an API plugin's client knobs such as `max_calls` are left out: raising a cap resumes)."""
     return {
         "suite": suite.identity(),
         "suite_data_version": suite.data_version,
-        "agent": {"name": spec.agent, "version": agent_version, "options": spec.agent_options},
-        "editor": {"name": spec.editor, "version": editor_version, "options": spec.editor_options},
+        "agent": {
+            "name": spec.agent,
+            "version": agent.version,
+            "options": agent.Options(**spec.agent_options).identity(),
+        },
+        "editor": {
+            "name": spec.editor,
+            "version": editor.version,
+            "options": editor.Options(**spec.editor_options).identity(),
+        },
     }
 
 

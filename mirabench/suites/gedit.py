@@ -62,12 +62,11 @@ class GEditOptions(Options):
     description="GEdit-Bench EN/CN (11 task groups; fullset or intersection)",
     needs=Needs(modules=("pyarrow",), extra="data", data="gedit"),
 )
-class GEditSuite(Suite):
+class GEditSuite(Suite[GEditOptions]):
     """One sample per (key, language) row; category = `task_type`."""
 
     version = "1"
     Options = GEditOptions
-    options: GEditOptions
     upstream_companions = ("_SRCIMG.png",)  # source copies the upstream layout keeps beside each output
 
     def files(self) -> list[Path]:

@@ -55,12 +55,11 @@ class ImgEditOptions(Options):
 @suites.register(
     "imgedit", description="ImgEdit-Bench Basic single-step (737 items, 9 categories)", needs=Needs(data="imgedit")
 )
-class ImgEditSuite(Suite):
+class ImgEditSuite(Suite[ImgEditOptions]):
     """One sample per prompt-file key; category = `edit_type`; source image read lazily from ROOT/id."""
 
     version = "1"
     Options = ImgEditOptions
-    options: ImgEditOptions
 
     def root(self) -> Path:
         return locate(self.options.root, "imgedit", "ImgEdit-Bench Basic", DOWNLOAD)

@@ -28,12 +28,11 @@ class JsonlOptions(Options):
 
 
 @suites.register("jsonl", description="Samples from a JSONL manifest (--set suite.path=FILE)")
-class JsonlSuite(Suite):
+class JsonlSuite(Suite[JsonlOptions]):
     """Reads a manifest lazily; images are decoded only when the scheduler admits the sample."""
 
     version = "1"
     Options = JsonlOptions
-    options: JsonlOptions
 
     @property
     def data_version(self) -> str:  # type: ignore[override]

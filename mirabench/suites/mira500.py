@@ -48,12 +48,11 @@ class Mira500Options(Options):
     description="MIRA 500-sample complex-instruction benchmark (JSONL, built locally)",
     needs=Needs(data="mira500"),
 )
-class Mira500Suite(Suite):
+class Mira500Suite(Suite[Mira500Options]):
     """Complex multi-edit instructions over MagicBrush and CompBench images, read from the mira500 JSONL."""
 
     version = "1"
     Options = Mira500Options
-    options: Mira500Options
 
     def manifest(self) -> Path:
         given = self.options.path

@@ -36,13 +36,12 @@ class ShapesSuiteOptions(Options):
 
 
 @suites.register("shapes", description="Synthetic shapes scenes with 1-5 sub-goal instructions (exact truth)")
-class ShapesSuite(Suite):
+class ShapesSuite(Suite[ShapesSuiteOptions]):
     """Generated shapes tasks: I0, a complex instruction and the exact target scene."""
 
     version = "1"
     data_version = "shapes-1"
     Options = ShapesSuiteOptions
-    options: ShapesSuiteOptions
 
     def samples(self) -> Iterator[Sample]:
         for i in range(self.options.n):
