@@ -119,3 +119,16 @@ def test_client_knobs_leave_the_config_hash_so_raising_a_cap_resumes(monkeypatch
 
     assert config_hash(max_calls=10) == config_hash(max_calls=500) == config_hash()
     assert config_hash(model="gpt-4.1-2025-04-14") != config_hash(model="gpt-4o-2024-08-06")
+
+
+def test_run_dry_run_prints_the_estimate_and_writes_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mirabench.cli import app
+
+    args = ["run", "--suite", "shapes", "--agent", "direct", "--editor", "shapes", "--metrics", "shapes"]
+    res = CliRunner().invoke(app, [*args, "--set", "suite.n=4", "--out", str(tmp_path / "r"), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    editor_row = next(line for line in res.output.splitlines() if "editor" in line and "shapes" in line)
+    assert " 4 " in editor_row  # direct: exactly one edit per sample
+    assert not (tmp_path / "r").exists()

@@ -48,6 +48,9 @@ def run(
     shards: Annotated[int, typer.Option(help="with --executor ray: number of shards (tasks)")] = 2,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster to join (default: a local Ray)")] = None,
     gpus_per_shard: Annotated[float, typer.Option(help="with --executor ray: GPUs each shard reserves")] = 0.0,
+    dry_run: Annotated[
+        bool, typer.Option(help="print what the run would cost (as `estimate`) and run nothing")
+    ] = False,
 ) -> None:
     """Run an agent x editor on a suite, score it and write the run directory (resumable).
 
@@ -73,6 +76,9 @@ def run(
             "label": label,
         },
     )
+    if dry_run:
+        print_estimate(spec, out, use_cache=not no_cache)
+        return
     if executor == "ray":
         from mirabench.run.ray_executor import run_on_ray
         from mirabench.run.runner import default_run_dir
@@ -158,14 +164,19 @@ def estimate(
     ] = None,
 ) -> None:
     """What a run would cost, before anything runs: calls, tokens and USD per agent, editor and judge."""
+    flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "max_steps": max_steps}
+    flags |= {"limit": limit, "seed": seed, "budget_curve": budget_curve or None}
+    spec = spec_from_flags(config, set_ or [], flags)
+    print_estimate(spec, out, use_cache=not no_cache, prices=prices)
+
+
+def print_estimate(spec: Any, out: Path | None, *, use_cache: bool, prices: Path | None = None) -> None:
+    """The estimate table of `estimate` and `run --dry-run`: what the run would still cost."""
     from mirabench.judge.prices import AS_OF, load_prices
     from mirabench.run.estimate import estimate as plan
     from mirabench.run.runner import default_run_dir
 
-    flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "max_steps": max_steps}
-    flags |= {"limit": limit, "seed": seed, "budget_curve": budget_curve or None}
-    spec = spec_from_flags(config, set_ or [], flags)
-    lines = plan(spec, out or default_run_dir(spec), use_cache=not no_cache, prices=load_prices(prices))
+    lines = plan(spec, out or default_run_dir(spec), use_cache=use_cache, prices=load_prices(prices))
     table = Table("role", "plugin", "model", "calls", "tokens in", "tokens out", "USD", "time")
     total: float | None = None
     for line in lines:
