@@ -10,20 +10,20 @@ budgeted (`agent.max_calls`, `agent.max_cost_usd`) and cost-accounted. An untrai
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
 from mirabench.agents.editthinker import ThinkerAgent, ThinkerLoopOptions
-from mirabench.agents.mira import MiraPlanner
+from mirabench.agents.mira import MiraPlanner, PlannerPromptOptions
 from mirabench.backends.api_chat import ApiChat, ApiChatOptions
-from mirabench.backends.local_vlm import ChatBackend, TemplateOptions
+from mirabench.backends.local_vlm import ChatBackend
 from mirabench.judge.backends import GEMINI_API, OPENAI_API
 from mirabench.plugins import Options
 from mirabench.registry import agents
 
 
-class GptPlannerOptions(ApiChatOptions, TemplateOptions):
+class GptPlannerOptions(ApiChatOptions, PlannerPromptOptions):
     stop_note: bool = Field(True, description="tell the model how to signal stop (it was not trained on MIRA data)")
 
 
@@ -35,7 +35,7 @@ class GptThinkerOptions(ApiChatOptions, ThinkerLoopOptions):
     max_tokens: int = Field(2048, ge=1, description="room for the think block")
 
 
-class ApiPlanner(MiraPlanner):
+class ApiPlanner(MiraPlanner[GptPlannerOptions]):
     """The MIRA planner with an API model answering."""
 
     provider: ClassVar[str] = "openai"
@@ -47,20 +47,17 @@ class ApiPlanner(MiraPlanner):
 @agents.register("gpt-planner", description="MIRA planner prompt on a GPT model (judge client)", needs=OPENAI_API)
 class GptPlanner(ApiPlanner):
     Options: ClassVar[type[Options]] = GptPlannerOptions
-    options: Any
 
 
 @agents.register("gemini-planner", description="MIRA planner prompt on Gemini (judge client)", needs=GEMINI_API)
 class GeminiPlanner(ApiPlanner):
     Options: ClassVar[type[Options]] = GeminiPlannerOptions
-    options: Any
     provider = "gemini"
 
 
 @agents.register("gpt-thinker", description="EditThinker loop with GPT as the thinker (judge client)", needs=OPENAI_API)
-class GptThinker(ThinkerAgent):
+class GptThinker(ThinkerAgent[GptThinkerOptions]):
     Options: ClassVar[type[Options]] = GptThinkerOptions
-    options: Any
 
     def make_chat(self) -> ChatBackend:
         return ApiChat("openai", self.options, self.name)

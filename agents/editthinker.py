@@ -22,7 +22,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field, model_validator
 
@@ -122,13 +122,15 @@ def decide(
     return Edit(new.strip(), critique, text)
 
 
-class ThinkerAgent(Agent, ABC):
-    """The Think-while-Edit loop around any chat backend (subclasses pick the backend)."""
+ThinkerOptionsT = TypeVar("ThinkerOptionsT", bound=ThinkerLoopOptions)
+
+
+class ThinkerAgent(Agent[ThinkerOptionsT], ABC):
+    """The Think-while-Edit loop around any chat backend (subclasses pick the backend and its options)."""
 
     version = "1"
     policy = "refine"
     Options: ClassVar[type[Options]] = EditThinkerOptions
-    options: Any
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -171,7 +173,7 @@ class ThinkerAgent(Agent, ABC):
     description="EditThinker-8B Think-while-Edit refiner (refine policy)",
     needs=replace(LOCAL, weights="appletea2333/EditThinker-8B"),
 )
-class EditThinker(ThinkerAgent):
+class EditThinker(ThinkerAgent[EditThinkerOptions]):
     """EditThinker on a local Qwen3-VL checkpoint."""
 
     def make_chat(self) -> ChatBackend:

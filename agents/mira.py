@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field
 
@@ -29,9 +29,17 @@ LOCAL = Needs(modules=("torch", "transformers"), extra="local")
 CHECKPOINT = replace(LOCAL, weights="agent.path")  # no published MIRA checkpoint: the user names one
 
 
-class MiraOptions(LocalVLMOptions, TemplateOptions):
-    max_new_tokens: int = Field(64, ge=1, description="one short command fits easily")
+class PlannerPromptOptions(TemplateOptions):
+    """What the planner prompt needs, whatever model answers it (local Qwen-VL or an API model)."""
+
     stop_note: bool = Field(False, description="append a sentence telling an untrained model how to stop")
+
+
+PlannerOptionsT = TypeVar("PlannerOptionsT", bound=PlannerPromptOptions)
+
+
+class MiraOptions(LocalVLMOptions, PlannerPromptOptions):
+    max_new_tokens: int = Field(64, ge=1, description="one short command fits easily")
     min_pixels: int | None = Field(4 * 28 * 28, ge=1, description="Qwen2.5-VL processor's lower pixel budget")
     max_pixels: int | None = Field(512 * 512, ge=1, description="upper budget: MIRA's 512 px input, never rescaled")
 
@@ -45,8 +53,10 @@ def planner_prompt(template: Template, state: AgentState, stop_note: bool = Fals
     )
 
 
-class MiraPlanner(Agent[Any]):
-    """Perceive (I0, I_{t-1}, C), reason, act: the next atomic instruction or stop."""
+class MiraPlanner(Agent[PlannerOptionsT]):
+    """Perceive (I0, I_{t-1}, C), reason, act: the next atomic instruction or stop.
+
+    Generic over its options: the local `mira-*` planners take MiraOptions, the API planners their client's."""
 
     version = "1"
     policy = "cumulative"
@@ -80,12 +90,12 @@ class MiraPlanner(Agent[Any]):
 @agents.register(
     "mira-7b", description="MIRA planner on Qwen2.5-VL-7B-Instruct (agent.path = checkpoint)", needs=CHECKPOINT
 )
-class Mira7B(MiraPlanner):
+class Mira7B(MiraPlanner[MiraOptions]):
     backbone = "Qwen/Qwen2.5-VL-7B-Instruct"
 
 
 @agents.register(
     "mira-3b", description="MIRA planner on Qwen2.5-VL-3B-Instruct (agent.path = checkpoint)", needs=CHECKPOINT
 )
-class Mira3B(MiraPlanner):
+class Mira3B(MiraPlanner[MiraOptions]):
     backbone = "Qwen/Qwen2.5-VL-3B-Instruct"
