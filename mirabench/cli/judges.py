@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from mirabench.cli.common import HELP_SETTINGS, console, escape, stdout_console
-from mirabench.reliability.section import NOT_MEASURED, pair_agreement
+from mirabench.reliability.section import NOT_MEASURED
 from mirabench.run.rejudge import refresh
 
 __all__ = ["judges_app"]
@@ -85,10 +85,10 @@ def agree(
 ) -> None:
     """Agreement between the judges present in the runs: sample-level Spearman and Kendall, system-level Kendall's
     tau, pairwise preference accuracy, for each pair of columns scoring the same criterion."""
+    from mirabench.reports.judges import pair_agreement
     from mirabench.reports.leaderboard import load_run
 
-    loaded = [load_run(r) for r in runs]
-    result = pair_agreement(loaded)
+    result = pair_agreement([load_run(r) for r in runs])
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -165,16 +165,18 @@ def human(
     record: Annotated[bool, typer.Option(help="keep the result in each run's report")] = True,
 ) -> None:
     """Inter-rater alpha per criterion and judge-vs-human agreement (sample and system level) with CIs."""
-    from mirabench.reliability.human import human_agreement, read_ratings, record_in_runs
+    from mirabench.reliability.human import read_ratings
+    from mirabench.reports.judges import human_agreement, record_in_runs
     from mirabench.reports.leaderboard import load_run
 
-    loaded = []
+    loaded, names = [], []
     for arg in runs:  # the ratings name a system by its run's label, or by the NAME its study gave it
         name, sep, folder = arg.partition("=")
         named = bool(sep) and not Path(arg).exists()
         run = load_run(Path(folder if named else arg))
-        loaded.append({**run, "name": name} if named else run)
-    result = human_agreement(read_ratings(ratings), loaded)
+        loaded.append(run)
+        names.append(name if named else run.label)
+    result = human_agreement(read_ratings(ratings), loaded, names)
     table = Table("criterion", "raters", "units", "raters' alpha [95% CI]")
     for crit, c in result["criteria"].items():
         table.add_row(crit, str(c["raters"]), str(c["units"]), _est(c["alpha"]))
@@ -197,4 +199,4 @@ def human(
     if record:
         record_in_runs(result, loaded)
         for r in loaded:
-            refresh(r["dir"])
+            refresh(r.path)

@@ -1,4 +1,4 @@
-"""Agreement with people: `mirabench judges human RATINGS.csv RUN...`.
+"""People's ratings, for `mirabench judges human RATINGS.csv RUN...` (computed in mirabench.reports.judges).
 
 The ratings are a long CSV `rater,sample_id,system,criterion,score` (criterion sc, pq or bp; score 0-10), as the
 user-study app exports it. Per criterion: how far the raters agree among themselves (Krippendorff's alpha,
@@ -12,23 +12,12 @@ A system of the CSV is matched to a run by the run folder's name or its "editor 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mirabench.reliability.records import HUMAN, JUDGES_DIR, write_json
-from mirabench.reliability.stats import (
-    krippendorff_interval,
-    pairwise_accuracy,
-    rank_agreement,
-    rater_accuracy,
-    system_agreement,
-)
-
-__all__ = ["CRITERIA", "FIELDS", "criterion_of", "human_agreement", "read_ratings", "record_in_runs"]
+__all__ = ["CRITERIA", "FIELDS", "criterion_of", "read_ratings"]
 
 FIELDS = ("rater", "sample_id", "system", "criterion", "score")
 CRITERIA = {"sc": ("sc",), "pq": ("pq",), "bp": ("bp", "bg")}
@@ -63,69 +52,3 @@ def read_ratings(path: Path) -> pd.DataFrame:
     if len(empty):
         raise ValueError(f"{path} line {empty.index[0] + 2}: rater, sample_id and system must not be empty")
     return frame.assign(score=scores.astype(float))
-
-
-def _match(systems: Sequence[str], runs: Sequence[dict[str, Any]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for system in systems:
-        hits = [i for i, r in enumerate(runs) if system in (Path(r["dir"]).name, r["name"], str(r["dir"]))]
-        if len(hits) == 1:
-            out[system] = hits[0]
-    return out
-
-
-def human_agreement(ratings: pd.DataFrame, runs: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
-    """Inter-rater and judge-vs-human agreement (see the module docstring). `runs`: `report.load_run` dicts."""
-    systems = sorted(ratings["system"].unique())
-    matched = _match(systems, runs)
-    if not matched:
-        names = ", ".join(f"{Path(r['dir']).name} ({r['name']})" for r in runs)
-        raise ValueError(f"no system of the ratings ({', '.join(systems)}) is one of the runs: {names}")
-    criteria: dict[str, Any] = {}
-    columns: dict[str, Any] = {}
-    judge_columns = sorted({c for r in runs for c in r["summary"].get("columns", [])})
-    for crit, sub in sorted(ratings.groupby("criterion")):
-        grid = sub.pivot_table(index="rater", columns=["sample_id", "system"], values="score", aggfunc="mean")
-        cube = sub.pivot_table(index=["rater", "sample_id"], columns="system", values="score", aggfunc="mean")
-        raters, samples = sorted(sub["rater"].unique()), sorted(sub["sample_id"].unique())
-        full = pd.MultiIndex.from_product([raters, samples])
-        per_rater = cube.reindex(full).to_numpy(dtype=float).reshape(len(raters), len(samples), cube.shape[1])
-        criteria[crit] = {
-            "alpha": krippendorff_interval(grid.to_numpy(dtype=float), seed=seed).as_dict(),
-            "rater_pairwise_accuracy": rater_accuracy(per_rater, seed).as_dict(),
-            "raters": int(grid.shape[0]),
-            "units": int(grid.shape[1]),
-            "ratings": len(sub),
-        }
-        human = sub[sub["system"].isin(matched)].groupby(["sample_id", "system"])["score"].mean()
-        order = sorted(matched)
-        ids = sorted(human.index.get_level_values(0).unique())
-        h = np.array([[human.get((sid, s), np.nan) for s in order] for sid in ids], dtype=float)
-        for col in [c for c in judge_columns if criterion_of(c) == crit]:
-            j = np.array(
-                [[_score(runs[matched[s]], sid, col) for s in order] for sid in ids],
-                dtype=float,
-            )
-            columns[col] = {
-                "criterion": crit,
-                "sample": {k: v.as_dict() for k, v in rank_agreement(j.ravel(), h.ravel(), seed).items()},
-                "system": {k: v.as_dict() for k, v in system_agreement(j, h, seed).items()},
-                "pairwise_accuracy": pairwise_accuracy(j, h, seed).as_dict(),
-            }
-    return {
-        "criteria": criteria,
-        "columns": columns,
-        "systems": {s: Path(runs[i]["dir"]).name for s, i in sorted(matched.items())},
-        "unmatched_systems": [s for s in systems if s not in matched],
-    }
-
-
-def _score(run: dict[str, Any], sample_id: str, column: str) -> float:
-    value = run["samples"].get(sample_id, {}).get("scores", {}).get(column)
-    return float(value) if value is not None else np.nan
-
-
-def record_in_runs(result: dict[str, Any], runs: Sequence[dict[str, Any]]) -> None:
-    """Keep the result in each run's judges/ folder, so every report of those runs shows it."""
-    for r in runs:
-        write_json(Path(r["dir"]) / JUDGES_DIR / HUMAN, result)

@@ -22,7 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mirabench.reports.stats import paired
-from mirabench.rundir.rundir import RunDir, RunDirError
+from mirabench.rundir.rundir import Run, RunDir, RunDirError
+from mirabench.rundir.schema import MetricSummary, SampleRow, Summary
 from mirabench.spec import safe_yaml
 
 __all__ = [
@@ -47,24 +48,27 @@ class CompareError(ValueError):
 
 @dataclass
 class Side:
-    """One side of a comparison, read from the run-directory contract (samples.jsonl optional)."""
+    """One side of a comparison: a run read through RunDir; `samples` is None when it has no samples.jsonl."""
 
     path: Path
-    summary: dict[str, Any]
-    manifest: dict[str, Any] | None
-    samples: dict[str, dict[str, Any]] | None
+    run: Run
+    samples: dict[str, SampleRow] | None
 
     @property
-    def suite(self) -> str | None:
-        return self.summary.get("suite")
+    def summary(self) -> Summary:
+        return self.run.summary
+
+    @property
+    def suite(self) -> str:
+        return self.summary.suite
 
     @property
     def data_version(self) -> str | None:
-        if self.manifest:
-            version = self.manifest.get("plugins", {}).get("suite_data_version")
-            if version is not None:
-                return str(version)
-        return self.summary.get("suite_data_version")
+        """The suite data's version, from run.json's identities (or an old summary.json's own field)."""
+        version = self.run.config.plugins.get("suite_data_version") if self.run.config else None
+        if version is None:
+            version = (self.summary.model_extra or {}).get("suite_data_version")
+        return None if version is None else str(version)
 
 
 def load_side(path: Path) -> Side:
@@ -77,9 +81,7 @@ def load_side(path: Path) -> Side:
         run = RunDir(folder).read(samples=(folder / "samples.jsonl").exists())
     except RunDirError as exc:
         raise CompareError(str(exc)) from None
-    manifest = run.config.model_dump(exclude_unset=True) if run.config else None
-    samples = {s.id: s.model_dump(exclude_unset=True) for s in run.samples} if run.samples else None
-    return Side(folder if path.is_dir() else path, run.summary.model_dump(exclude_unset=True), manifest, samples)
+    return Side(folder if path.is_dir() else path, run, run.by_id if run.samples else None)
 
 
 class Threshold(BaseModel):
@@ -196,14 +198,14 @@ def _check_same_data(base: Side, cand: Side) -> None:
     for sid in sorted(set(base.samples) & set(cand.samples)):
         b, c = base.samples[sid], cand.samples[sid]
         for key in ("instruction", "source_image"):
-            if b.get(key) and c.get(key) and b[key] != c[key]:
+            if getattr(b, key) and getattr(c, key) and getattr(b, key) != getattr(c, key):
                 raise CompareError(
                     f"sample {sid!r} has another {key} in the baseline than in the run: the two were made on "
                     "different data (other suite options or data files), so they cannot be compared"
                 )
 
 
-def _allowed_drop(meta: dict[str, Any], th: Threshold | None, default: float) -> tuple[float, str]:
+def _allowed_drop(meta: MetricSummary, th: Threshold | None, default: float) -> tuple[float, str]:
     """The strictest threshold set for a metric, and a short rule naming it."""
     th = th or Threshold(range=default)
     if th.range is None and th.relative is None and th.absolute is None:
@@ -212,12 +214,12 @@ def _allowed_drop(meta: dict[str, Any], th: Threshold | None, default: float) ->
     if th.absolute is not None:
         options.append((th.absolute, "absolute"))
     if th.relative is not None:
-        mean = meta.get("mean")
+        mean = meta.mean
         if mean is not None and math.isfinite(mean):
             options.append((th.relative * abs(mean), f"{th.relative:g}x baseline"))
     if th.range is not None:
-        low, high = (meta.get("range") or [None, None])[:2]
-        if low is not None and high is not None and math.isfinite(low) and math.isfinite(high) and high > low:
+        low, high = (meta.range or [math.nan, math.nan])[:2]
+        if math.isfinite(low) and math.isfinite(high) and high > low:
             options.append((th.range * (high - low), f"{th.range:g}x range {low:g}-{high:g}"))
         else:
             options.append((th.range, f"{th.range:g} (no range)"))
@@ -228,18 +230,18 @@ def _allowed_drop(meta: dict[str, Any], th: Threshold | None, default: float) ->
 
 def _scores(side: Side, ids: list[str], key: str) -> dict[str, float | None]:
     assert side.samples is not None
-    return {i: side.samples[i].get("scores", {}).get(key) for i in ids}
+    return {i: side.samples[i].scores.get(key) for i in ids}
 
 
 def _coverage(side: Side, ids: list[str], key: str) -> float:
     assert side.samples is not None
-    ok = sum(1 for i in ids if side.samples[i].get("score_status", {}).get(key) == "ok")
+    ok = sum(1 for i in ids if side.samples[i].score_status.get(key) == "ok")
     return ok / len(ids) if ids else 0.0
 
 
 def _failure_rate(side: Side, ids: list[str], key: str) -> float:
     assert side.samples is not None
-    bad = sum(1 for i in ids if side.samples[i].get("score_status", {}).get(key, "missing") in FAILED_STATUSES)
+    bad = sum(1 for i in ids if side.samples[i].score_status.get(key, "missing") in FAILED_STATUSES)
     return bad / len(ids) if ids else 0.0
 
 
@@ -248,8 +250,8 @@ def compare(candidate: Side, baseline: Side, gate: Gate | None = None) -> Compar
     gate = gate or Gate()
     max_failure_rate, max_coverage_drop = gate.max_failure_rate, gate.max_coverage_drop
     _check_same_data(baseline, candidate)
-    base_metrics: dict[str, Any] = baseline.summary.get("metrics", {})
-    cand_metrics: dict[str, Any] = candidate.summary.get("metrics", {})
+    base_metrics = baseline.summary.metrics
+    cand_metrics = candidate.summary.metrics
     unknown = set(gate.metrics) - set(base_metrics)
     if unknown:
         raise CompareError(f"threshold given for metric(s) the baseline does not have: {', '.join(sorted(unknown))}")
@@ -264,23 +266,23 @@ def compare(candidate: Side, baseline: Side, gate: Gate | None = None) -> Compar
         n_only_c = len(set(candidate.samples) - set(shared))
         if n_only_b:
             notes.append(f"{n_only_b} baseline sample(s) are not in the run and were left out")
-        failed = sum(1 for i in shared if candidate.samples[i].get("status") == "failed")
+        failed = sum(1 for i in shared if candidate.samples[i].status == "failed")
         sample_failure_rate = failed / len(shared)
     else:
         mode = "summary"
         shared = []
         n_only_b = n_only_c = 0
-        n = candidate.summary.get("n_samples") or 0
-        sample_failure_rate = (candidate.summary.get("n_failed") or 0) / n if n else 0.0
+        n = candidate.summary.n_samples
+        sample_failure_rate = candidate.summary.n_failed / n if n else 0.0
         notes.append("one side has no samples.jsonl: whole-run means compared, not shared samples")
-    order = [k for k in baseline.summary.get("columns") or [] if k in base_metrics]  # headline first
+    order = [k for k in baseline.summary.columns if k in base_metrics]  # headline first
     for key in order + sorted(set(base_metrics) - set(order)):
         bmeta = base_metrics[key]
         allowed, rule = _allowed_drop(bmeta, gate.metrics.get(key), gate.tolerance)
-        higher = bool(bmeta.get("higher_is_better", True))
+        higher = bmeta.higher_is_better
         sign = 1.0 if higher else -1.0
         if key not in cand_metrics:
-            verdicts.append(Verdict(key, "missing", bmeta.get("mean"), None, None, allowed, rule, higher))
+            verdicts.append(Verdict(key, "missing", bmeta.mean, None, None, allowed, rule, higher))
             continue
         if mode == "samples":
             res = paired(_scores(baseline, shared, key), _scores(candidate, shared, key))
@@ -301,7 +303,7 @@ def compare(candidate: Side, baseline: Side, gate: Gate | None = None) -> Compar
                 _failure_rate(candidate, shared, key),
             )
         else:
-            b, c = bmeta.get("mean"), cand_metrics[key].get("mean")
+            b, c = bmeta.mean, cand_metrics[key].mean
             v = Verdict(
                 key,
                 "ok",
@@ -311,9 +313,9 @@ def compare(candidate: Side, baseline: Side, gate: Gate | None = None) -> Compar
                 allowed,
                 rule,
                 higher,
-                coverage_baseline=bmeta.get("coverage"),
-                coverage_candidate=cand_metrics[key].get("coverage"),
-                failure_rate=1.0 - (cand_metrics[key].get("coverage") or 0.0),
+                coverage_baseline=bmeta.coverage,
+                coverage_candidate=cand_metrics[key].coverage,
+                failure_rate=1.0 - cand_metrics[key].coverage,
             )
         if v.delta is None:
             v.verdict = "missing"
@@ -355,11 +357,11 @@ def compare(candidate: Side, baseline: Side, gate: Gate | None = None) -> Compar
     )
 
 
-def _served_notes(base: dict[str, Any], cand: dict[str, Any]) -> list[str]:
+def _served_notes(base: Summary, cand: Summary) -> list[str]:
     """A judge column whose scores were served by other models or backends on the two sides (summary.json's
     judge_reliability fingerprints): part of a difference there may be the judge's, not the system's."""
     notes = []
-    theirs, ours = base.get("judge_reliability") or {}, cand.get("judge_reliability") or {}
+    theirs, ours = base.judge_reliability, cand.judge_reliability
     for col in sorted(set(theirs) & set(ours)):
         a, b = theirs[col].get("fingerprints"), ours[col].get("fingerprints")
         if isinstance(a, dict) and isinstance(b, dict) and set(a["served"]) != set(b["served"]):

@@ -21,6 +21,8 @@ from urllib.parse import quote, unquote
 
 from PIL import Image
 
+from mirabench.rundir.rundir import Run
+
 __all__ = [
     "GALLERY_SAMPLES",
     "INLINE_BUDGET",
@@ -86,7 +88,7 @@ def _href(target: Path, base: Path) -> str:
 
 
 def gallery_data(
-    runs: Sequence[dict[str, Any]], names: Sequence[str], out_dir: Path | None, limit: int | None
+    runs: Sequence[Run], names: Sequence[str], out_dir: Path | None, limit: int | None
 ) -> tuple[dict[str, Any], dict[Path, Path]]:
     """The gallery's JSON (first `limit` samples, in the first run's order) and the thumbnails it needs.
 
@@ -95,7 +97,7 @@ def gallery_data(
     order: list[str] = []
     seen: set[str] = set()
     for r in runs:
-        for sid in r.get("samples", {}):
+        for sid in r.by_id:
             if sid not in seen:
                 seen.add(sid)
                 order.append(sid)
@@ -116,35 +118,35 @@ def gallery_data(
     for sid in shown:
         entry: dict[str, Any] = {"id": sid, "instruction": "", "category": "", "runs": []}
         for r in runs:
-            row = r.get("samples", {}).get(sid)
+            row = r.by_id.get(sid)
             if row is None:
                 entry["runs"].append(None)
                 continue
-            entry["instruction"] = entry["instruction"] or row.get("instruction", "")
-            entry["category"] = entry["category"] or row.get("category", "")
+            entry["instruction"] = entry["instruction"] or row.instruction
+            entry["category"] = entry["category"] or row.category
             steps = []
             stop_text = ""
-            for s in row.get("steps", []):
-                if s.get("kind") == "edit":
+            for s in row.steps:
+                if s.kind == "edit":
                     steps.append(
                         {
-                            "t": s.get("t"),
-                            "instruction": s.get("instruction", ""),
-                            "image": image(r["dir"], s.get("image")),
-                            "error": s.get("error", ""),
+                            "t": s.t,
+                            "instruction": s.instruction or "",
+                            "image": image(r.path, s.image),
+                            "error": s.error or "",
                         }
                     )
                 else:
-                    stop_text = s.get("reason", "") or s.get("error", "")
+                    stop_text = s.reason or s.error or ""
             entry["runs"].append(
                 {
-                    "source": image(r["dir"], row.get("source_image")),
+                    "source": image(r.path, row.source_image),
                     "steps": steps,
-                    "stop_reason": row.get("stop_reason") or row.get("status", ""),
+                    "stop_reason": row.stop_reason or row.status,
                     "stop_text": stop_text,
-                    "error": row.get("error", ""),
-                    "scores": row.get("scores", {}),
-                    "status": row.get("score_status", {}),
+                    "error": row.error or "",
+                    "scores": row.scores,
+                    "status": row.score_status,
                 }
             )
         samples.append(entry)

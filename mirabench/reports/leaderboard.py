@@ -17,14 +17,15 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
-from mirabench.reliability.section import mark_deltas, report_view
 from mirabench.reports.gallery import GALLERY_SAMPLES, embed_thumbnails, gallery_data, make_thumbnails
+from mirabench.reports.judges import mark_deltas, report_view
 from mirabench.reports.plots import bar_svg, color, line_svg
 from mirabench.reports.protocol import protocol_sections
 from mirabench.reports.reference import default_reference_dir, load_reference, norm
 from mirabench.reports.stats import paired
 from mirabench.reports.tables import csv_table, fmt, latex_table, markdown_table, marks
-from mirabench.rundir.rundir import RunDir, RunDirError
+from mirabench.rundir.rundir import Run, RunDir, RunDirError
+from mirabench.rundir.schema import MetricSummary
 
 __all__ = ["FORMATS", "deltas", "load_run", "render", "table_rows", "write_report"]
 
@@ -32,28 +33,21 @@ FORMATS = ("html", "md", "csv", "json", "tex")
 TABLE_FILES = {"md": "leaderboard.md", "csv": "leaderboard.csv", "tex": "leaderboard.tex", "json": "leaderboard.json"}
 
 
-def load_run(run_dir: Path) -> dict[str, Any]:
-    """One run as the report sees it (read through RunDir): summary, manifest ({} if none) and rows by id."""
+def load_run(run_dir: Path) -> Run:
+    """One run as the report sees it: the typed records RunDir reads (a folder that is no run: FileNotFoundError)."""
     try:
-        run = RunDir(run_dir).read()
+        return RunDir(run_dir).read()
     except RunDirError as exc:
         raise FileNotFoundError(str(exc)) from None
-    return {
-        "dir": run.path,
-        "name": run.label,
-        "summary": run.summary.model_dump(exclude_unset=True),
-        "manifest": run.config.model_dump(exclude_unset=True) if run.config else {},
-        "samples": {s.id: s.model_dump(exclude_unset=True) for s in run.samples},
-    }
 
 
-def _names(runs: Sequence[dict[str, Any]]) -> list[str]:
+def _names(runs: Sequence[Run]) -> list[str]:
     """Run names: `--label` or "editor + agent"; where several runs share a name (ablations), each gets the
     settings that tell them apart ("shapes + heuristic (editor.error_rate=0.2)"), else its folder's name."""
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(runs):
-        groups.setdefault(r["name"], []).append(i)
-    names = [r["name"] for r in runs]
+        groups.setdefault(r.label, []).append(i)
+    names = [r.label for r in runs]
     for name, members in groups.items():
         if len(members) < 2:
             continue
@@ -62,16 +56,16 @@ def _names(runs: Sequence[dict[str, Any]]) -> list[str]:
         differ = [k for k in keys if len({json.dumps(s.get(k), sort_keys=True) for s in settings}) > 1]
         for i, s in zip(members, settings, strict=True):
             diff = ", ".join(f"{k}={_short(s.get(k))}" for k in differ)
-            names[i] = f"{name} ({diff or runs[i]['dir'].name})"
+            names[i] = f"{name} ({diff or runs[i].path.name})"
         if len({names[i] for i in members}) < len(members):  # same settings, e.g. repeated runs
             for i in members:
-                names[i] = f"{name} ({runs[i]['dir'].name})"
+                names[i] = f"{name} ({runs[i].path.name})"
     return names
 
 
-def _settings(run: dict[str, Any]) -> dict[str, Any]:
+def _settings(run: Run) -> dict[str, Any]:
     """A run's settings as flat `--set`-style keys (suite.n, editor.error_rate, max_steps, ...)."""
-    spec = run["manifest"].get("spec") or {}
+    spec = run.config.spec if run.config else {}
     flat: dict[str, Any] = {}
     for key, value in spec.items():
         if key.endswith("_options") and isinstance(value, dict):
@@ -86,16 +80,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _columns(runs: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _columns(runs: Sequence[Run], reference: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Metric columns in the runs' declared order (headline first), then metrics only reported rows have."""
     columns: dict[str, dict[str, Any]] = {}
     for r in runs:
-        metrics = r["summary"].get("metrics", {})
-        for key in r["summary"].get("columns") or list(metrics):
-            m = metrics.get(key, {})
-            columns.setdefault(
-                key, {"key": key, "higher_is_better": m.get("higher_is_better", True), "range": m.get("range")}
-            )
+        for key in r.summary.headline():
+            m = r.summary.metrics.get(key) or MetricSummary()
+            columns.setdefault(key, {"key": key, "higher_is_better": m.higher_is_better, "range": m.range})
     for ref in reference:
         for key in ref["metrics"]:
             if key == "mean_steps":
@@ -104,11 +95,11 @@ def _columns(runs: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]]
     return list(columns.values())
 
 
-def _matching_reference(runs: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _matching_reference(runs: Sequence[Run], reference: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Reported rows for these runs, their metric names mapped onto measured columns (see reference.py)."""
-    measured = {k for r in runs for k in r["summary"].get("metrics", {})} | {"mean_steps"}
+    measured = {k for r in runs for k in r.summary.metrics} | {"mean_steps"}
     by_norm = {norm(k): k for k in measured}
-    suites = {r["summary"].get("suite") for r in runs}
+    suites = {r.summary.suite for r in runs}
 
     def mapped(values: dict[str, float]) -> dict[str, float]:
         return {by_norm.get(norm(k), k): v for k, v in values.items()}
@@ -129,25 +120,26 @@ def _matching_reference(runs: Sequence[dict[str, Any]], reference: Sequence[dict
 
 
 def table_rows(
-    runs: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]] = ()
+    runs: Sequence[Run], reference: Sequence[dict[str, Any]] = ()
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Measured rows (one per run) then reported rows (same suite only), and the metric columns."""
     reference = _matching_reference(runs, reference)
     columns = _columns(runs, reference)
     rows = []
     for name, r in zip(_names(runs), runs, strict=True):
-        s, metrics = r["summary"], r["summary"].get("metrics", {})
+        s = r.summary
+        metrics = [s.metrics.get(c["key"]) for c in columns]
         rows.append(
             {
                 "system": name,
                 "kind": "measured",
-                "suite": s.get("suite"),
-                "n": s.get("n_samples"),
-                "failed": s.get("n_failed"),
-                "mean_steps": s.get("mean_steps"),
-                "means": {c["key"]: metrics.get(c["key"], {}).get("mean") for c in columns},
-                "ci": {c["key"]: metrics.get(c["key"], {}).get("ci95") for c in columns},
-                "coverage": {c["key"]: metrics.get(c["key"], {}).get("coverage") for c in columns},
+                "suite": s.suite,
+                "n": s.n_samples,
+                "failed": s.n_failed,
+                "mean_steps": s.mean_steps,
+                "means": {c["key"]: m.mean if m else None for c, m in zip(columns, metrics, strict=True)},
+                "ci": {c["key"]: m.ci95 if m else None for c, m in zip(columns, metrics, strict=True)},
+                "coverage": {c["key"]: m.coverage if m else None for c, m in zip(columns, metrics, strict=True)},
                 "source": "",
             }
         )
@@ -171,13 +163,7 @@ def table_rows(
     return rows, columns
 
 
-def _scores(run: dict[str, Any], key: str) -> dict[str, float | None]:
-    return {sid: row.get("scores", {}).get(key) for sid, row in run.get("samples", {}).items()}
-
-
-def deltas(
-    runs: Sequence[dict[str, Any]], columns: Sequence[dict[str, Any]], baseline: int = 0
-) -> list[dict[str, Any]]:
+def deltas(runs: Sequence[Run], columns: Sequence[dict[str, Any]], baseline: int = 0) -> list[dict[str, Any]]:
     """Each other run minus the baseline run, per metric, paired over the samples both scored."""
     base = runs[baseline]
     out = []
@@ -188,7 +174,7 @@ def deltas(
         for c in columns:
             if c.get("reported_only"):
                 continue
-            res = paired(_scores(base, c["key"]), _scores(r, c["key"]))
+            res = paired(base.scores(c["key"]), r.scores(c["key"]))
             if res is None:
                 cells[c["key"]] = None
                 continue
@@ -205,7 +191,7 @@ def deltas(
     return out
 
 
-def _baseline_index(runs: Sequence[dict[str, Any]], baseline: int | str | None) -> int:
+def _baseline_index(runs: Sequence[Run], baseline: int | str | None) -> int:
     if baseline is None:
         return 0
     names = _names(runs)
@@ -215,28 +201,28 @@ def _baseline_index(runs: Sequence[dict[str, Any]], baseline: int | str | None) 
             raise ValueError(f"baseline row {idx} does not exist (there are {len(runs)} runs)")
         return idx
     for i, (name, r) in enumerate(zip(names, runs, strict=True)):
-        if baseline in (name, r["dir"].name, str(r["dir"])):
+        if baseline in (name, r.path.name, str(r.path)):
             return i
     raise ValueError(f"baseline {baseline!r} is none of the runs: {', '.join(names)}")
 
 
-def _plots(runs: Sequence[dict[str, Any]], names: Sequence[str], columns: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _plots(runs: Sequence[Run], names: Sequence[str], columns: Sequence[dict[str, Any]]) -> dict[str, Any]:
     curves = []
-    with_curve = [i for i, r in enumerate(runs) if r["summary"].get("budget_curve")]
+    with_curve = [i for i, r in enumerate(runs) if r.summary.budget_curve]
     for c in columns:
         if c.get("reported_only"):
             continue
         series = []
         for name, r in zip(names, runs, strict=True):
-            curve = r["summary"].get("budget_curve") or {}
-            pts = [(float(k), v[c["key"]]) for k, v in curve.items() if v.get(c["key"]) is not None]
+            curve = r.summary.budget_curve or {}
+            pts = [(float(k), y) for k, v in curve.items() if (y := v.get(c["key"])) is not None]
             series.append((name, pts))
         svg = line_svg(series, "max steps", c["key"])
         if svg:
             curves.append({"key": c["key"], "svg": svg})
     hist_series = []
     for name, r in zip(names, runs, strict=True):
-        hist = {int(k): v for k, v in (r["summary"].get("steps_histogram") or {}).items()}
+        hist = {int(k): v for k, v in r.summary.steps_histogram.items()}
         total = sum(hist.values()) or 1
         hist_series.append((name, {k: v / total for k, v in hist.items()}))
     return {
@@ -248,13 +234,13 @@ def _plots(runs: Sequence[dict[str, Any]], names: Sequence[str], columns: Sequen
 
 
 def _categories(
-    runs: Sequence[dict[str, Any]],
+    runs: Sequence[Run],
     names: Sequence[str],
     rows: Sequence[dict[str, Any]],
     columns: Sequence[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Per metric: the categories (columns) and each system's mean per category, reported rows included."""
-    per_row = [r["summary"].get("categories") or {} for r in runs]
+    per_row = [r.summary.categories for r in runs]
     per_row += [ref.get("categories", {}) for ref in rows[len(runs) :]]
     cats = sorted({cat for row in per_row for cat in row})
     if not cats:
@@ -272,7 +258,7 @@ def _categories(
 
 
 def render(
-    runs: Sequence[dict[str, Any]],
+    runs: Sequence[Run],
     fmt: str = "html",
     title: str = "mirabench report",
     *,
@@ -310,7 +296,7 @@ def render(
 
 
 def _html(
-    runs: Sequence[dict[str, Any]],
+    runs: Sequence[Run],
     rows: list[dict[str, Any]],
     columns: list[dict[str, Any]],
     title: str,
@@ -335,7 +321,10 @@ def _html(
     html = env.get_template("report.html").render(
         title=title,
         generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        runs=[{**r, "name": n, "color": color(i)} for i, (n, r) in enumerate(zip(names, runs, strict=True))],
+        runs=[
+            {"dir": r.path, "summary": r.summary, "manifest": r.config, "name": n, "color": color(i)}
+            for i, (n, r) in enumerate(zip(names, runs, strict=True))
+        ],
         rows=rows,
         columns=columns,
         marks={f"{i}|{k}": v for (i, k), v in row_marks.items()},
@@ -346,7 +335,7 @@ def _html(
         plots=_plots(runs, names, columns),
         gallery=gallery_json,
         problems=problems,
-        protocols=protocol_sections([(n, r["summary"]) for n, r in zip(names, runs, strict=True)]),
+        protocols=protocol_sections([(n, r.summary) for n, r in zip(names, runs, strict=True)]),
     )
     return html
 

@@ -21,24 +21,29 @@ from mirabench.protocols import IMGEDIT_COLUMNS, MIRA_COLUMNS
 from mirabench.reports.paper_tables import markdown, with_relative_change
 from mirabench.reports.reference import reported_table
 from mirabench.rundir.rundir import RunDir
+from mirabench.rundir.schema import Summary
 
 __all__ = ["ProtocolName", "protocol_report"]
 
 ProtocolName = Literal["imgedit", "gedit", "mira"]
 
 
-def _load(run: Path) -> tuple[str, dict[str, Any]]:
+Loaded = tuple[str, Summary]
+"""A run as these tables need it: its label and its summary."""
+
+
+def _load(run: Path) -> Loaded:
     """A run (its folder or summary.json) as (folder name, summary), read through the run-directory contract."""
     folder = run if run.is_dir() else run.parent
-    return folder.name, RunDir(folder).read(samples=False).summary.model_dump(exclude_unset=True)
+    return folder.name, RunDir(folder).read(samples=False).summary
 
 
-def _protocol(summary: dict[str, Any], name: str, label: str) -> dict[str, Any]:
-    got = summary.get("protocol") or {}
+def _protocol(summary: Summary, name: str, label: str) -> dict[str, Any]:
+    got = summary.protocol or {}
     if got.get("name") != name:
         have = got.get("name") or "none"
         raise ValueError(
-            f"{label}: summary.json has no {name} protocol headline (it has {have}; suite {summary.get('suite')!r}); "
+            f"{label}: summary.json has no {name} protocol headline (it has {have}; suite {summary.suite!r}); "
             "re-run `mirabench score` on it to recompute the summary"
         )
     return got
@@ -51,7 +56,7 @@ def _block(title: str, table: pd.DataFrame, decimals: int, reported: pd.DataFram
     return text + "\n"
 
 
-def _imgedit(runs: list[tuple[str, dict[str, Any]]]) -> str:
+def _imgedit(runs: list[Loaded]) -> str:
     rows: list[dict[str, float | None]] = []
     for label, summary in runs:
         p = _protocol(summary, "imgedit", label)
@@ -69,7 +74,7 @@ def _imgedit(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return _block("ImgEdit-Bench Basic", table, 2, reported_table("A"), "MIRA supp. Table A") + notes + "\n"
 
 
-def _gedit(runs: list[tuple[str, dict[str, Any]]]) -> str:
+def _gedit(runs: list[Loaded]) -> str:
     rows = []
     for label, summary in runs:
         p = _protocol(summary, "gedit", label)
@@ -87,7 +92,7 @@ def _gedit(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return _block("GEdit-Bench", pd.DataFrame(rows), 3, None, "") + notes
 
 
-def _mira(runs: list[tuple[str, dict[str, Any]]]) -> str:
+def _mira(runs: list[Loaded]) -> str:
     table1 = []
     text = ""
     for label, summary in runs:
@@ -95,28 +100,26 @@ def _mira(runs: list[tuple[str, dict[str, Any]]]) -> str:
         table1.append({"method": label, **p["overall"]})
     text += _block("MIRA Table 1", pd.DataFrame(table1), 3, None, "")
     for label, summary in runs:
-        curve = summary.get("budget_curve") or {}
+        curve = summary.budget_curve or {}
         if not curve:
             continue
+        budgets = sorted(curve, key=int)
         b = [
-            {"max_steps": int(k), **{paper: v.get(key) for paper, key in MIRA_COLUMNS.items()}}
-            for k, v in curve.items()
+            {"max_steps": int(k), **{paper: curve[k].get(key) for paper, key in MIRA_COLUMNS.items()}} for k in budgets
         ]
-        c = [{"max_steps": int(k), "mean_steps": v.get("mean_steps")} for k, v in curve.items()]
-        b.sort(key=lambda r: r["max_steps"])
-        c.sort(key=lambda r: r["max_steps"])
+        c = [{"max_steps": int(k), "mean_steps": curve[k].get("mean_steps")} for k in budgets]
         text += _block(f"Table B: {label}", pd.DataFrame(b), 3, reported_table("B"), "MIRA supp. Table B")
         text += _block(f"Table C: {label}", pd.DataFrame(c), 3, reported_table("C"), "MIRA supp. Table C")
     return text
 
 
-def _prompt_notes(runs: list[tuple[str, dict[str, Any]]]) -> str:
+def _prompt_notes(runs: list[Loaded]) -> str:
     """Which prompt text each run's judges used (the editscore wheel's fork is not VIEScore's own text)."""
     lines = []
     for label, summary in runs:
-        for key, m in (summary.get("metrics") or {}).items():
-            if m.get("prompt_text") and key.endswith("-sc"):
-                lines.append(f"- {label}, {key[:-3]}: prompt text = {m['prompt_text']}")
+        for key, m in summary.metrics.items():
+            if m.prompt_text and key.endswith("-sc"):
+                lines.append(f"- {label}, {key[:-3]}: prompt text = {m.prompt_text}")
     return ("\nJudge prompt texts:\n" + "\n".join(lines) + "\n") if lines else ""
 
 
@@ -125,17 +128,17 @@ def protocol_report(runs: Sequence[Path], name: ProtocolName) -> str:
     return protocol_markdown([_load(Path(r)) for r in runs], name)
 
 
-def protocol_sections(runs: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, str]]:
+def protocol_sections(runs: Sequence[Loaded]) -> list[dict[str, str]]:
     """One Markdown section per protocol the runs carry (the HTML report shows them as they print)."""
-    names = dict.fromkeys((s.get("protocol") or {}).get("name") for _, s in runs)
+    names = dict.fromkeys((s.protocol or {}).get("name") for _, s in runs)
     return [
-        {"name": str(n), "text": protocol_markdown([r for r in runs if r[1]["protocol"]["name"] == n], n)}
+        {"name": str(n), "text": protocol_markdown([r for r in runs if (r[1].protocol or {}).get("name") == n], n)}
         for n in names
         if n in ("imgedit", "gedit", "mira")
     ]
 
 
-def protocol_markdown(loaded: list[tuple[str, dict[str, Any]]], name: ProtocolName) -> str:
+def protocol_markdown(loaded: list[Loaded], name: ProtocolName) -> str:
     """The benchmark's own table for already loaded (label, summary) pairs."""
     if name == "imgedit":
         return _imgedit(loaded)

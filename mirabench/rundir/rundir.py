@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,15 @@ class Run:
         if self.config is not None and self.config.label:
             return self.config.label
         return f"{self.summary.editor} + {self.summary.agent}"
+
+    @cached_property
+    def by_id(self) -> dict[str, SampleRow]:
+        """The per-sample rows keyed by sample id (suite order kept)."""
+        return {s.id: s for s in self.samples}
+
+    def scores(self, column: str) -> dict[str, float | None]:
+        """One score column over the run's samples, by id (None where the judgement failed or is missing)."""
+        return {s.id: s.scores.get(column) for s in self.samples}
 
     def samples_df(self) -> pd.DataFrame:
         """One row per sample: id, category, instruction, status, stop reason, steps, images, one column per score,

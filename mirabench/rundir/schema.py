@@ -87,6 +87,7 @@ class MetricSummary(_Record):
     status_counts: dict[str, int] = Field(default_factory=dict)
     range: list[float] | None = None
     higher_is_better: bool = True
+    prompt_text: str | list[str] | None = Field(default=None, description="the judge prompt text(s) it used")
 
 
 class Summary(_Record):

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from mirabench.cli.root import app
 from mirabench.reliability.human import read_ratings
-from mirabench.reliability.section import mark_deltas, report_view
 from mirabench.reliability.stats import resolvable_gap
+from mirabench.reports.judges import mark_deltas, report_view
 from mirabench.reports.leaderboard import deltas, load_run, table_rows
 from mirabench.run.runner import run
 from mirabench.rundir.store import RunStore
@@ -207,8 +207,9 @@ def test_pairwise_gaps_below_the_resolvable_gap_are_marked(study: dict[str, Path
     cells = pairwise[0]["cells"]
     assert "resolvable" not in cells["shapes-sc"]  # the exact judge was never repeated
     reps = [_summary(d)["judge_reliability"]["fake-bg"]["repeat"]["std"]["value"] ** 2 for d in study.values()]
-    a = [runs[0]["samples"][i]["scores"]["fake-bg"] for i in sorted(runs[0]["samples"])]
-    b = [runs[1]["samples"][i]["scores"]["fake-bg"] for i in sorted(runs[0]["samples"])]
+    ids = sorted(runs[0].by_id)
+    a = [runs[0].scores("fake-bg")[i] for i in ids]
+    b = [runs[1].scores("fake-bg")[i] for i in ids]
     d = np.array(b) - np.array(a)
     expected = resolvable_gap(float(np.mean(reps)), N, float(np.var(d, ddof=1)) - 2 * float(np.mean(reps)))
     cell = cells["fake-bg"]
