@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient, JudgeConfig
+from mirabench.judge.client import LazyClient
 from mirabench.judge.messages import ImagePart, encode_image
 from mirabench.judge.options import ClientOptions, Concurrency
 from mirabench.judge.prompt_files import default_path, pinned_name
@@ -84,7 +85,7 @@ class ImgEditJudgeOptions(ClientOptions):
     description="ImgEdit-Bench 1-5 rubric judge (GPT or any OpenAI-compatible server)",
     needs=Needs(modules=("openai",), extra="api"),
 )
-class ImgEditJudge(Metric):
+class ImgEditJudge(LazyClient, Metric):
     """ImgEdit-Bench Basic score (1-5): mean of the rubric's three sub-scores for the sample's edit type."""
 
     version = "1"
@@ -111,13 +112,9 @@ class ImgEditJudge(Metric):
         else:
             self.rubrics = {c: _stand_in() for c in CATEGORIES}
             self.source, self.sha256 = STAND_IN_SOURCE, sha256_text(_stand_in())
-        self._client: JudgeClient | None = None
 
-    @property
-    def client(self) -> JudgeClient:
-        if self._client is None:
-            self._client = JudgeClient(self.judge_config())
-        return self._client
+    def make_client(self) -> JudgeClient:
+        return JudgeClient(self.judge_config())
 
     def judge_config(self) -> JudgeConfig:
         return self.opts.judge_config("openai", label=self.name)
@@ -179,13 +176,4 @@ class ImgEditJudge(Metric):
         return ident
 
     def run_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"prompts": {"source": self.source, "sha256": self.sha256}}
-        if self._client is not None:
-            info["usage"] = self._client.usage()
-            info["judge_snapshots"] = info["usage"]["models_reported"]
-        return info
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        return {"prompts": {"source": self.source, "sha256": self.sha256}, **self.client_info()}

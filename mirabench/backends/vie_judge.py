@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from mirabench.judge import ChatRequest, ChatResult, ImageEncoding, JudgeClient, JudgeConfig
+from mirabench.judge.client import LazyClient
 from mirabench.judge.faithful import (
     REFUSAL,
     Answer,
@@ -84,7 +85,7 @@ class LocalJudgeOptions(VieJudgeOptions):
     batch_size: int = Field(1, ge=1, description="backend=transformers: greedy judgements per generate() call")
 
 
-class VieJudgeMetric(Metric):
+class VieJudgeMetric(LazyClient, Metric):
     """Subclasses set `provider`, `prefix`, the default model, and may override `make_client`."""
 
     provider: ClassVar[Literal["openai", "gemini", "local"]] = "openai"
@@ -106,7 +107,6 @@ class VieJudgeMetric(Metric):
             self.prompts: PromptSet = load_prompts(self.opts.prompts, self.score_range, file=self.opts.prompts_file)
         except UpstreamMissing as exc:
             raise PluginUnavailable(f"metric {self.name!r}: {exc}") from None
-        self._client: JudgeClient | None = None
 
     @classmethod
     def make_columns(cls, prefix: str, paper: str) -> tuple[Column, ...]:
@@ -141,12 +141,6 @@ class VieJudgeMetric(Metric):
             )
             return JudgeClient(replace(self.judge_config(), provider="local"), local=vlm)
         return JudgeClient(self.judge_config())
-
-    @property
-    def client(self) -> JudgeClient:
-        if self._client is None:
-            self._client = self.make_client()
-        return self._client
 
     def encoding(self) -> ImageEncoding:
         o = self.opts
@@ -419,16 +413,7 @@ class VieJudgeMetric(Metric):
             "judge_requested": self.model,
             "layout": self.layout(),
         }
-        if self._client is not None:
-            info["judge"] = self._client.config.public()
-            info["usage"] = self._client.usage()
-            info["judge_snapshots"] = info["usage"]["models_reported"]
-        return info
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        return {**info, **self.client_info()}
 
 
 @dataclass(frozen=True)

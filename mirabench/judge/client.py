@@ -26,7 +26,7 @@ from mirabench.judge.limiter import AdaptiveLimiter
 from mirabench.judge.messages import ChatRequest
 from mirabench.secrets import MESSAGE_CHARS, scrub
 
-__all__ = ["ChatResult", "JudgeClient", "JudgeConfig", "LocalGenerate"]
+__all__ = ["ChatResult", "JudgeClient", "JudgeConfig", "LazyClient", "LocalGenerate"]
 
 Status = Literal["ok", "api_error", "refused", "budget"]
 LocalGenerate = Callable[[Sequence[ChatRequest]], Sequence[Reply]]
@@ -527,3 +527,33 @@ async def _within(coro: Any, seconds: float) -> Any:
         return await asyncio.wait_for(coro, seconds)
     async with timeout(seconds):
         return await coro
+
+
+class LazyClient:
+    """A metric's judge client, opened on first use (listing, hashing and dry runs never open one), closed once.
+
+    Mixed into judge metrics before their plugin base (`class MyJudge(LazyClient, Metric)`); they say how the
+    client is made in `make_client`."""
+
+    _client: JudgeClient | None = None
+
+    def make_client(self) -> JudgeClient:
+        raise NotImplementedError
+
+    @property
+    def client(self) -> JudgeClient:
+        if self._client is None:
+            self._client = self.make_client()
+        return self._client
+
+    def client_info(self) -> dict[str, Any]:
+        """For run.json, once the client was used: its settings, usage and the model snapshots that answered."""
+        if self._client is None:
+            return {}
+        usage = self._client.usage()
+        return {"judge": self._client.config.public(), "usage": usage, "judge_snapshots": usage["models_reported"]}
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -21,22 +21,12 @@ from mirabench.data.files import failed_sample, locate
 from mirabench.data.hf import dataset_files, image_bytes, image_suffix, iter_rows
 from mirabench.images import atomic_write_bytes
 from mirabench.plugins import Options, Suite
+from mirabench.protocols import GEDIT_GROUPS
 from mirabench.registry import Needs, suites
 from mirabench.types import Sample
 
-TASK_TYPES = (
-    "background_change",
-    "color_alter",
-    "material_alter",
-    "motion_change",
-    "ps_human",
-    "style_change",
-    "subject-add",
-    "subject-remove",
-    "subject-replace",
-    "text_change",
-    "tone_transfer",
-)
+TASK_TYPES = GEDIT_GROUPS
+"""The 11 task groups, in the statistics script's order (one list, shared with the headline rule)."""
 COLUMNS = ("key", "task_type", "instruction", "instruction_language", "input_image", "Intersection_exist")
 DOWNLOAD = "huggingface-cli download stepfun-ai/GEdit-Bench --repo-type dataset --local-dir DATA/gedit"
 
