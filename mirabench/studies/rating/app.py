@@ -124,6 +124,16 @@ def build_app(study_dir: Path) -> Starlette:
         n = int(request.path_params["n"])
         return n if 1 <= n <= min(r.resume(), r.total) else None
 
+    def api_item(request: Request) -> tuple[_Rater, int] | Response:
+        """The rater and the item an API call is about, or the response that refuses it."""
+        r = rater_of(request)
+        if r is None:
+            return refused(request)
+        n = item_number(request, r)
+        if n is None:
+            return JSONResponse({"error": "not yet open"}, status_code=409)
+        return r, n
+
     async def start(request: Request) -> Response:
         r = rater_of(request)
         if r is None:
@@ -178,21 +188,17 @@ def build_app(study_dir: Path) -> Starlette:
         return FileResponse(path, media_type="image/webp" if kind == "thumb" else "image/png")
 
     async def state(request: Request) -> Response:
-        r = rater_of(request)
-        if r is None:
-            return refused(request)
-        n = item_number(request, r)
-        if n is None:
-            return JSONResponse({"error": "not yet open"}, status_code=409)
+        got = api_item(request)
+        if isinstance(got, Response):
+            return got
+        r, n = got
         return JSONResponse(r.state(n))
 
     async def rate(request: Request) -> Response:
-        r = rater_of(request)
-        if r is None:
-            return refused(request)
-        n = item_number(request, r)
-        if n is None:
-            return JSONResponse({"error": "not yet open"}, status_code=409)
+        got = api_item(request)
+        if isinstance(got, Response):
+            return got
+        r, n = got
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "send JSON"}, status_code=415)  # and so no cross-site form can post
         try:
@@ -209,12 +215,10 @@ def build_app(study_dir: Path) -> Starlette:
         return JSONResponse({"saved": True, "complete": not missing})
 
     async def submit(request: Request) -> Response:
-        r = rater_of(request)
-        if r is None:
-            return refused(request)
-        n = item_number(request, r)
-        if n is None:
-            return JSONResponse({"error": "not yet open"}, status_code=409)
+        got = api_item(request)
+        if isinstance(got, Response):
+            return got
+        r, n = got
         missing = _missing(r.scores(n), string.ascii_uppercase[: len(study.systems)])
         if missing:
             return JSONResponse({"error": "some ratings are missing", "missing": missing}, status_code=409)
