@@ -149,8 +149,8 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
     n, steps = args.samples, args.steps
-    bare = bare_loop(n, steps)
     harness(10, steps, False)  # one-time costs (report modules, templates) are not per sample-step
+    bare = bare_loop(n, steps)  # after the warm-up run: under the same allocator settings as the runs
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"machine: {os.cpu_count()} cores visible, pinned to {args.cores}, load average {load:.2f}; "

@@ -53,12 +53,12 @@ def main() -> None:
         t = time.perf_counter()
         write_report(runs, tmp / "site", reference_dirs=[])
         warm = time.perf_counter() - t
-        n_thumbs = len(list((tmp / "site" / "thumbs").glob("*.webp")))
+        n_thumbs = len(list((tmp / "site" / "thumbs").glob("*.jpg")))
         size = page.stat().st_size
         print(f"load + tables only (floor): {tables:.2f} s")
         print(f"write_report cold: {cold:.2f} s ({n_thumbs} thumbnails made) = {cold / tables:.1f}x the floor")
         print(f"write_report warm: {warm:.2f} s = {warm / tables:.1f}x the floor")
-        thumbs_kb = sum(p.stat().st_size for p in (tmp / "site" / "thumbs").glob("*.webp")) / 1024
+        thumbs_kb = sum(p.stat().st_size for p in (tmp / "site" / "thumbs").glob("*.jpg")) / 1024
         print(f"index.html {size / 1024:.0f} KiB; thumbnails {thumbs_kb:.0f} KiB in all")
         chromium = shutil.which("chromium")
         if not chromium:

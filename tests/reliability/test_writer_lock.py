@@ -81,7 +81,7 @@ def test_only_dead_writers_temp_files_are_swept(tmp_path: Path) -> None:
         out / f".run.json.{gone}.qwertyui.tmp",
         out / f".report.html.{gone}.asdfghjk.tmp",
         out / "images" / f".{'0' * 64}.png.{gone}.zxcvbnm1.tmp",
-        out / "thumbs" / f"{'1' * 64}.webp.{gone}.tmp",
+        out / "thumbs" / f"{'1' * 64}.jpg.{gone}.tmp",
         out / ".samples.jsonl.oldstyle.tmp",  # written before temp names carried a PID
     ]
     live = out / f".report.html.{os.getpid()}.livewrit.tmp"  # e.g. `mirabench report` writing it right now

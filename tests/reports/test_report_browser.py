@@ -132,7 +132,7 @@ def test_xss_probes_in_user_strings_stay_inert(browser: Any, tmp_path: Path) -> 
     # no element came out of a user string: the only images are the thumbnails, none with an onerror
     assert pg.evaluate("document.querySelectorAll('[onerror]').length") == 0
     srcs = pg.evaluate("Array.from(document.querySelectorAll('img')).map(i => i.getAttribute('src'))")
-    assert srcs and all(s.startswith("data:image/webp;base64,") for s in srcs)  # thumbnails are embedded
+    assert srcs and all(s.startswith("data:image/jpeg;base64,") for s in srcs)  # thumbnails are embedded
     assert pg.evaluate("document.querySelectorAll('script').length") == 2  # the page's own code and its JSON
     pg.screenshot(path=str(artifacts(tmp_path) / "report-xss.png"), full_page=True)
     assert p.errors == []
@@ -168,7 +168,7 @@ def test_a_run_report_copied_alone_still_shows_every_thumbnail(browser: Any, tmp
     n = pg.locator("#gallery-list img").count()
     assert n >= 6 and p.all_images_loaded()  # every source and step image on the first page
     assert all(
-        s.startswith("data:image/webp;base64,")
+        s.startswith("data:image/jpeg;base64,")
         for s in pg.eval_on_selector_all("#gallery-list img", "els => els.map(e => e.getAttribute('src'))")
     )
     assert not p.errors

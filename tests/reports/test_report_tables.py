@@ -78,7 +78,7 @@ def test_report_folder_gets_every_format_and_thumbnails(tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "site").iterdir())
     assert names == ["index.html", "leaderboard.csv", "leaderboard.json", "leaderboard.md", "leaderboard.tex", "thumbs"]
     # 12 samples x 2 runs x (source + 3 steps), every one a distinct image
-    assert len(list((tmp_path / "site" / "thumbs").glob("*.webp"))) == 96
+    assert len(list((tmp_path / "site" / "thumbs").glob("*.jpg"))) == 96
     data = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
     assert [r["system"] for r in data["rows"]] == ["synth + agent0", "synth + agent1"]
     csv_head = (tmp_path / "site" / "leaderboard.csv").read_text().splitlines()[0]
@@ -96,7 +96,7 @@ def test_500_samples_by_10_systems_stays_small(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     html = page.read_text()
     # the gallery holds the first 100 samples; thumbnails only for those: 100 x 10 x 3 images
-    assert len(list((tmp_path / "site" / "thumbs").glob("*.webp"))) == 3000
+    assert len(list((tmp_path / "site" / "thumbs").glob("*.jpg"))) == 3000
     assert len(html) < 3_000_000 and "Showing 100 of 500 sample(s)" in html
     assert "data:image" not in html  # no inlined images
     assert elapsed < 120  # generous: the figure to watch is printed by benchmarks/report_scale.py

@@ -26,6 +26,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from mirabench.reports.gallery import THUMB_MIME
 from mirabench.studies.rating.db import CRITERIA, RatingDB
 from mirabench.studies.rating.results import LABELS, STATIC, TEMPLATES, compute_results, render_results_html
 from mirabench.studies.rating.study import Study, load_study
@@ -185,7 +186,7 @@ def build_app(study_dir: Path) -> Starlette:
         path = thumb if kind == "thumb" else full
         if not path.is_file():
             return Response(status_code=404)
-        return FileResponse(path, media_type="image/webp" if kind == "thumb" else "image/png")
+        return FileResponse(path, media_type=THUMB_MIME if kind == "thumb" else "image/png")
 
     async def state(request: Request) -> Response:
         got = api_item(request)

@@ -21,7 +21,7 @@ import numpy as np
 
 from mirabench.images import atomic_write_text
 from mirabench.registry import PluginError, editors
-from mirabench.reports.gallery import make_thumbnails
+from mirabench.reports.gallery import THUMB_SUFFIX, make_thumbnails
 from mirabench.rundir.rundir import RunDir
 
 __all__ = ["GROUPS", "LAYOUTS", "Study", "create_study", "load_study", "run_system"]
@@ -102,7 +102,7 @@ class Study:
             run, rel = self.plan["systems"][it["source"]["system"]]["run"], it["source"]["image"]
         else:
             run, rel = self.plan["systems"][system]["run"], it["outputs"][system]
-        return Path(run) / rel, self.dir / THUMBS / f"{Path(rel).stem}.webp"
+        return Path(run) / rel, self.dir / THUMBS / f"{Path(rel).stem}{THUMB_SUFFIX}"
 
 
 def load_study(study_dir: Path) -> Study:
