@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -134,13 +135,24 @@ def score(
     set_: Annotated[list[str] | None, typer.Option("--set", help="metric options, e.g. metrics.NAME.key=v")] = None,
     budget_curve: Annotated[bool | None, typer.Option(help="also score every budget")] = None,
     retry_failed: Annotated[bool, typer.Option(help="ask again where a judgement ended in an API error")] = False,
+    dry_run: Annotated[bool, typer.Option(help="print what scoring would cost and judge nothing")] = False,
 ) -> None:
     """Score a run's saved images with (more) metrics; never runs an agent or editor."""
     from mirabench.run.runner import score_run
 
     sets = apply_sets({}, set_ or []).get("metric_options", {})
+    names = [m for m in metrics.split(",") if m]
+    if dry_run:
+        from mirabench.judge.prices import load_prices
+        from mirabench.run.estimate import estimate as plan
+        from mirabench.run.runner import read_run, score_spec
+
+        spec = score_spec(read_run(run_dir), names, sets, budget_curve)
+        lines = plan(spec, run_dir, prices=load_prices(None), edit=False, retry_failed=retry_failed)
+        print_lines([("", lines)])
+        return
     with tracking() as update, interruptible(update):
-        result = score_run(run_dir, [m for m in metrics.split(",") if m], sets, budget_curve, update, retry_failed)
+        result = score_run(run_dir, names, sets, budget_curve, update, retry_failed)
     _print_replaced(result.replaced)
     print_summary(result.summary, result.run_dir)
     _require_scores(result.summary, result.run_dir)
@@ -172,24 +184,42 @@ def estimate(
 
 def print_estimate(spec: Any, out: Path | None, *, use_cache: bool, prices: Path | None = None) -> None:
     """The estimate table of `estimate` and `run --dry-run`: what the run would still cost."""
-    from mirabench.judge.prices import AS_OF, load_prices
-    from mirabench.run.estimate import estimate as plan
+    from mirabench.run.estimate import Planned
     from mirabench.run.runner import default_run_dir
 
-    lines = plan(spec, out or default_run_dir(spec), use_cache=use_cache, prices=load_prices(prices))
-    table = Table("role", "plugin", "model", "calls", "tokens in", "tokens out", "USD", "time")
+    print_plan([Planned("", spec, out or default_run_dir(spec))], use_cache=use_cache, prices=prices)
+
+
+def print_plan(plan: Sequence[Any], *, use_cache: bool, prices: Path | None = None) -> None:
+    """The estimate table of the runs a command (a run, a study) would make: what they would still cost."""
+    from mirabench.judge.prices import load_prices
+    from mirabench.run.estimate import estimate_plan
+
+    print_lines(estimate_plan(plan, use_cache=use_cache, prices=load_prices(prices)))
+
+
+def print_lines(runs: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    """One row per role (per run, when there are several), then the total spend."""
+    from mirabench.judge.prices import AS_OF
+
+    several = len(runs) > 1
+    columns = ["role", "plugin", "model", "calls", "tokens in", "tokens out", "USD", "time"]
+    table = Table(*(["run"] if several else []), *columns)
     total: float | None = None
-    for line in lines:
-        calls = f"{'' if line.exact else '<= '}{line.calls}"
-        usd = "-" if not line.api else (f"{line.usd or 0:.2f}" if line.usd or not line.calls else "unknown price")
-        if line.usd is not None:
-            total = (total or 0.0) + line.usd
-        tokens = (f"{line.tokens_in:,}", f"{line.tokens_out:,}") if line.api else ("-", "-")
-        when = f"{line.seconds:.0f} s" if line.seconds is not None else "-"
-        table.add_row(line.role, line.plugin, line.model or "-", calls, *tokens, usd, when)
+    for name, lines in runs:
+        for line in lines:
+            calls = f"{'' if line.exact else '<= '}{line.calls}"
+            usd = "-" if not line.api else (f"{line.usd or 0:.2f}" if line.usd or not line.calls else "unknown price")
+            if line.usd is not None:
+                total = (total or 0.0) + line.usd
+            tokens = (f"{line.tokens_in:,}", f"{line.tokens_out:,}") if line.api else ("-", "-")
+            when = f"{line.seconds:.0f} s" if line.seconds is not None else "-"
+            cells = [line.role, line.plugin, line.model or "-", calls, *tokens, usd, when]
+            table.add_row(*([name] if several else []), *cells)
     stdout_console.print(table)
     spend = f"{total:.2f} USD" if total is not None else "no priced API calls"
-    console.print(escape(f"estimated spend {spend} (prices as of {AS_OF}, or --prices / the plugins' own)"))
+    where = f" over {len(runs)} runs" if several else ""
+    console.print(escape(f"estimated spend{where} {spend} (prices as of {AS_OF}, or --prices / the plugins' own)"))
 
 
 def demo(

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from mirabench.cli.common import HELP_SETTINGS, console, escape, spec_from_flags
+from mirabench.cli.run import print_plan
 
 __all__ = ["data_app", "import_run", "study_app"]
 
@@ -26,6 +27,7 @@ study_app = typer.Typer(
 
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="key=value, e.g. suite.root=DIR")]
 OutOpt = Annotated[Path, typer.Option(help="study folder (run directories go to OUT/runs/)")]
+DryRunOpt = Annotated[bool, typer.Option(help="print what the study's runs would cost and run nothing")]
 
 
 @data_app.command("build-mira500")
@@ -116,11 +118,18 @@ def main_study(
     config: Annotated[Path, typer.Argument(help="grid YAML (suite, metrics, agents, editors, ...)")],
     out: OutOpt = Path("runs/study-main"),
     no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Every editor alone and with each agent: one run per cell, one table and one report."""
     from mirabench.reports.paper_tables import markdown
-    from mirabench.studies.grid import load_grid, run_grid
+    from mirabench.studies.grid import load_grid, plan_grid, run_grid
 
+    if dry_run:
+        planned, skipped = plan_grid(load_grid(config), out)
+        print_plan(planned, use_cache=not no_cache)
+        for name, why in skipped.items():
+            console.print(f"[yellow]skipped[/yellow] {escape(f'{name}: {why}')}")
+        return
     result = run_grid(load_grid(config), out, use_cache=not no_cache)
     typer.echo(markdown(result.table))
     for name, why in result.skipped.items():
@@ -144,15 +153,19 @@ def budget_study(
     set_: SetOpt = None,
     out: OutOpt = Path("runs/study-step-budget"),
     no_cache: Annotated[bool, typer.Option(help="do not use the global cache")] = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Table B (`step-budget`: results at each budget) or C (`termination`: actual steps and stop reasons per
     budget), both from ONE run at the largest budget, each trajectory cut at k."""
     from mirabench.reports.paper_tables import markdown
-    from mirabench.studies.budget import step_budget
+    from mirabench.studies.budget import plan_budgets, step_budget
 
     flags = {"suite": suite, "agent": agent, "editor": editor, "metrics": metrics, "limit": limit, "seed": seed}
     spec = spec_from_flags(config, set_ or [], flags)
     ks = [int(b) for b in budgets.split(",") if b.strip()]
+    if dry_run:
+        print_plan(plan_budgets(spec, ks, out, independent=independent), use_cache=not no_cache)
+        return
     study = step_budget(spec, ks, out, independent=independent, use_cache=not no_cache)
     typer.echo(markdown(study.table_c if ctx.info_name == "termination" else study.table_b))
     d, i = study.derived_cost, study.independent_cost
@@ -176,14 +189,18 @@ def single_step_study(
     config: Annotated[Path | None, typer.Option(help="run YAML (RunSpec fields)")] = None,
     set_: SetOpt = None,
     out: OutOpt = Path("runs/study-single-step"),
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Table A: per-category scores of the editor alone and with an agent, with relative change in percent."""
     from mirabench.reports.paper_tables import markdown
-    from mirabench.studies.single_step import single_step
+    from mirabench.studies.single_step import plan_single_step, single_step
 
     if overall not in ("weighted", "unweighted"):
         raise ValueError(f"--overall must be weighted or unweighted, got {overall!r}")
     spec = spec_from_flags(config, set_ or [], {"suite": suite, "editor": editor, "metrics": metrics, "limit": limit})
+    if dry_run:
+        print_plan(plan_single_step(spec, agent, out), use_cache=True)
+        return
     names = None
     if spec.suite == "imgedit":
         from mirabench.suites.imgedit import COLUMN_NAMES

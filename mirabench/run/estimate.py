@@ -23,7 +23,7 @@ from typing import Any
 
 from PIL import Image
 
-from mirabench.cache import Cache
+from mirabench.cache import Cache, cache_key
 from mirabench.images import ImageDir, ImageLoadError, image_hash, source_image
 from mirabench.judge.client import JudgeClient
 from mirabench.judge.messages import ChatRequest
@@ -34,12 +34,12 @@ from mirabench.plugins import Plugin, ScoreItem
 from mirabench.registry import agents, editors, metrics, suites
 from mirabench.run.editing import edit_key
 from mirabench.run.loop import step_seed
-from mirabench.run.runner import load_samples
-from mirabench.rundir.store import open_readonly
+from mirabench.run.runner import load_samples, resolve
+from mirabench.rundir.store import RETRYABLE, open_readonly
 from mirabench.spec import RunSpec
 from mirabench.types import EditRequest, Sample
 
-__all__ = ["Line", "estimate"]
+__all__ = ["Line", "Planned", "estimate", "estimate_plan"]
 
 AGENT_TEXT_TOKENS = 800  # a planner prompt's text (template, instruction, history): an estimate
 EDIT_OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "auto": 4160}  # gpt-image-1 at 1024x1024
@@ -82,12 +82,14 @@ class _Done:
     editor_ms: list[float] = field(default_factory=list)
 
 
-def _read_run_dir(out: Path | None) -> _Done:
+def _read_run_dir(out: Path | None, configs: dict[str, str], retry_failed: bool) -> _Done:
+    """The store's samples, steps, answers, and the judgements a run or score would keep: not those of a metric
+    whose identity changed since (they are made again), nor, with `retry_failed`, those that ended in an error."""
     done = _Done()
     db_path = out / "store.sqlite" if out is not None else None
     if db_path is None or not db_path.exists():
         return done
-    db = open_readonly(db_path)
+    db = _open_store(db_path)
     try:
         for sid, status, source in db.execute("SELECT id, status, source_image FROM samples"):
             done.status[sid], done.source[sid] = status, source
@@ -100,7 +102,11 @@ def _read_run_dir(out: Path | None) -> _Done:
                     done.editor_ms.append(editor_ms)
             if agent_ms:
                 done.agent_ms.append(agent_ms)
-        done.scored = set(db.execute("SELECT sample_id, image, col FROM scores").fetchall())
+        stored = dict(db.execute("SELECT metric, config FROM metric_configs").fetchall())
+        changed = {m for m, c in configs.items() if m in stored and stored[m] != c}
+        retry = {s.value for s in RETRYABLE} if retry_failed else set()
+        rows = db.execute("SELECT sample_id, image, metric, col, status FROM scores")
+        done.scored = {(s, i, c) for s, i, m, c, status in rows if m not in changed and status not in retry}
         try:
             done.answers = {k for (k,) in db.execute("SELECT key FROM answers")}
         except sqlite3.OperationalError:  # a store from before the call journal
@@ -108,6 +114,14 @@ def _read_run_dir(out: Path | None) -> _Done:
     finally:
         db.close()
     return done
+
+
+def _open_store(path: Path) -> sqlite3.Connection:
+    """Read-only, and without leaving -wal/-shm files behind (a dry run changes nothing in the run dir) when no
+    writer has the store open: a writer in WAL mode always has its -wal file."""
+    if not path.with_name(f"{path.name}-wal").exists():
+        return sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+    return open_readonly(path)
 
 
 def _price(opts: Any, model: str, table: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
@@ -136,13 +150,23 @@ class _EditorKey:
 
 
 def estimate(
-    spec: RunSpec, out: Path | None, *, use_cache: bool = True, prices: dict[str, tuple[float, float]] | None = None
+    spec: RunSpec,
+    out: Path | None,
+    *,
+    use_cache: bool = True,
+    prices: dict[str, tuple[float, float]] | None = None,
+    edit: bool = True,
+    retry_failed: bool = False,
 ) -> list[Line]:
-    """The plan's cost, per role: agent, editor, then each metric (see the module docstring for the rules)."""
+    """The plan's cost, per role: agent, editor, then each metric (see the module docstring for the rules).
+
+    `edit=False` prices `mirabench score`: unfinished samples are left alone, only saved images are judged."""
     table = prices or {}
+    spec = resolve(spec)  # as the run does: shared metric options, validated plugin options
     suite = suites.build(spec.suite, **spec.suite_options)
     samples = load_samples(suite, spec.limit)
-    done = _read_run_dir(out)
+    built = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
+    done = _read_run_dir(out, {m.name: cache_key(m.identity()) for m in built}, retry_failed)
     agent_cls, editor_cls = agents.get(spec.agent), editors.get(spec.editor)
     agent_opts = agent_cls.Options(**spec.agent_options)
     editor_opts = editor_cls.Options(**spec.editor_options)
@@ -152,13 +176,14 @@ def estimate(
     edit_cache = cache if cache is not None and editor_cls.deterministic and identity is not None else None
     agent = Line("agent", spec.agent)
     editor = Line("editor", spec.editor)
-    built = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
     judges = [Line(f"metric {m.name}", m.name) for m in built]
     budgets = spec.curve_budgets()
     stored = ImageDir(out / "images") if out is not None and (out / "store.sqlite").exists() else None
     for sample in samples:
         if stored is not None and done.status.get(sample.id) in ("done", "failed") and done.source.get(sample.id):
             images = _judged_images(done, sample.id, budgets, stored)
+        elif not edit:
+            continue  # `score` judges finished samples only
         else:
             try:
                 source = source_image(sample)
@@ -176,7 +201,24 @@ def estimate(
         m.close()
     if cache is not None:
         cache.close()
-    return [agent, editor, *judges]
+    return [agent, editor, *judges] if edit else judges
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One run a command would make (a study makes several): its name, spec and run directory."""
+
+    name: str
+    spec: RunSpec
+    out: Path
+
+
+def estimate_plan(
+    plan: Sequence[Planned], *, use_cache: bool = True, prices: dict[str, tuple[float, float]] | None = None
+) -> list[tuple[str, list[Line]]]:
+    """Each planned run's lines, every run priced against what its run dir and the cache hold now: work that one
+    run of a study will cache for a later one (the same edits or judgements) is counted in both."""
+    return [(p.name, estimate(p.spec, p.out, use_cache=use_cache, prices=prices)) for p in plan]
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,18 @@ from mirabench.rundir.writer import LOCK_FILE, OWNERS, WriterBusy, sweep_temps, 
 from mirabench.spec import RunSpec, SpecError
 from mirabench.types import Sample, StopReason
 
-__all__ = ["RunError", "RunResult", "default_run_dir", "load_samples", "merge_run", "resolve", "run", "score_run"]
+__all__ = [
+    "RunError",
+    "RunResult",
+    "default_run_dir",
+    "load_samples",
+    "merge_run",
+    "read_run",
+    "resolve",
+    "run",
+    "score_run",
+    "score_spec",
+]
 
 
 class Progress(Protocol):
@@ -554,6 +565,22 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def score_spec(
+    manifest: dict[str, Any],
+    metric_names: Sequence[str],
+    metric_sets: dict[str, dict[str, Any]] | None = None,
+    budget_curve: bool | None = None,
+) -> RunSpec:
+    """The spec `score` scores a run with: its own metrics and options, plus the ones added."""
+    changes: dict[str, Any] = {
+        "metrics": list(dict.fromkeys([*manifest.get("metrics", []), *metric_names])),
+        "metric_options": {**manifest.get("metric_options", {}), **(metric_sets or {})},
+    }
+    if budget_curve is not None:
+        changes["budget_curve"] = budget_curve
+    return _manifest_spec(manifest, **changes)
+
+
 def score_run(
     run_dir: Path,
     metric_names: Sequence[str],
@@ -583,13 +610,7 @@ def _score_locked(
     retry_failed: bool,
 ) -> RunResult:
     manifest = read_run(run_dir)
-    changes: dict[str, Any] = {
-        "metrics": list(dict.fromkeys([*manifest.get("metrics", []), *metric_names])),
-        "metric_options": {**manifest.get("metric_options", {}), **(metric_sets or {})},
-    }
-    if budget_curve is not None:
-        changes["budget_curve"] = budget_curve
-    spec = _manifest_spec(manifest, **changes)
+    spec = score_spec(manifest, metric_names, metric_sets, budget_curve)
     suite = suites.build(spec.suite, **spec.suite_options)
     samples = load_samples(suite, spec.limit)
     with _run_store(run_dir) as store:

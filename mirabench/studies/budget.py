@@ -22,13 +22,14 @@ from mirabench.protocols import MIRA_COLUMNS
 from mirabench.reports.leaderboard import write_report
 from mirabench.reports.paper_tables import write_table
 from mirabench.reports.reference import reported_table
+from mirabench.run.estimate import Planned
 from mirabench.run.runner import Progress, RunResult, run
 from mirabench.rundir.outputs import final_image
 from mirabench.rundir.store import RunStore, SampleRecord
 from mirabench.spec import RunSpec
 from mirabench.types import Edit
 
-__all__ = ["BudgetStudy", "Calls", "step_budget", "table_c_row"]
+__all__ = ["BudgetStudy", "Calls", "plan_budgets", "step_budget", "table_c_row"]
 
 
 @dataclass
@@ -121,6 +122,27 @@ def _row_b(k: int, values: dict[str, Any], keys: Sequence[str]) -> dict[str, Any
     return {"max_steps": k, "mean_steps": values.get("mean_steps"), **{n: values.get(c) for n, c in shown.items()}}
 
 
+def _budgets(budgets: Sequence[int]) -> list[int]:
+    ks = sorted(set(int(b) for b in budgets))
+    if not ks or ks[0] < 1:
+        raise ValueError(f"budgets must be positive integers, got {ks}")
+    return ks
+
+
+def plan_budgets(spec: RunSpec, budgets: Sequence[int], out: Path, *, independent: bool = False) -> list[Planned]:
+    """The study's runs: one at the largest budget, judged at the requested budgets only (derived), or one run
+    per budget (independent)."""
+    ks = _budgets(budgets)
+    if independent:
+        update: list[dict[str, Any]] = [{"max_steps": k, "budget_curve": False} for k in ks]
+    else:
+        update = [{"max_steps": ks[-1], "budget_curve": ks}]
+    return [
+        Planned(f"max{u['max_steps']}", spec.model_copy(update=u), out / "runs" / f"max{u['max_steps']}")
+        for u in update
+    ]
+
+
 def step_budget(
     spec: RunSpec,
     budgets: Sequence[int],
@@ -132,23 +154,17 @@ def step_budget(
     title: str = "",
 ) -> BudgetStudy:
     """Run the step-budget study and write Table B, Table C and one report into `out`."""
-    budgets = sorted(set(int(b) for b in budgets))
-    if not budgets or budgets[0] < 1:
-        raise ValueError(f"budgets must be positive integers, got {budgets}")
+    budgets = _budgets(budgets)
     start = time.perf_counter()
     made = Calls()
     rows_b: list[dict[str, Any]] = []
     rows_c: list[dict[str, Any]] = []
     run_dirs: list[Path] = []
     keys: list[str] = []
+    planned = plan_budgets(spec, budgets, out, independent=independent)
     if independent:
-        for k in budgets:
-            result = run(
-                spec.model_copy(update={"max_steps": k, "budget_curve": False}),
-                out / "runs" / f"max{k}",
-                use_cache=use_cache,
-                progress=progress,
-            )
+        for k, cell in zip(budgets, planned, strict=True):
+            result = run(cell.spec, cell.out, use_cache=use_cache, progress=progress)
             made.add(_made(result))
             run_dirs.append(result.run_dir)
             keys = list(result.summary["metrics"])
@@ -158,12 +174,7 @@ def step_budget(
         records = _records(run_dirs[-1])
     else:
         top = budgets[-1]
-        result = run(
-            spec.model_copy(update={"max_steps": top, "budget_curve": budgets}),  # judge only printed budgets
-            out / "runs" / f"max{top}",
-            use_cache=use_cache,
-            progress=progress,
-        )
+        result = run(planned[0].spec, planned[0].out, use_cache=use_cache, progress=progress)
         made = _made(result)
         run_dirs.append(result.run_dir)
         keys = list(result.summary["metrics"])

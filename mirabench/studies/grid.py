@@ -25,10 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mirabench.registry import PluginError, agents, editors
 from mirabench.reports.leaderboard import write_report
 from mirabench.reports.paper_tables import write_table
+from mirabench.run.estimate import Planned
 from mirabench.run.runner import Progress, RunError, run
 from mirabench.spec import RunSpec, SpecError, load_spec
 
-__all__ = ["GridResult", "GridSpec", "load_grid", "run_grid"]
+__all__ = ["GridResult", "GridSpec", "load_grid", "plan_grid", "run_grid"]
 
 CELL_ERRORS = (PluginError, SpecError, RunError, FileNotFoundError, ValueError)  # the CLI's one-line user errors
 
@@ -108,27 +109,37 @@ def system_name(editor: str, agent: str) -> str:
     return editor if agent == "direct" else f"{editor} + {agent}"
 
 
+def plan_grid(grid: GridSpec, out: Path) -> tuple[list[Planned], dict[str, str]]:
+    """The runs of the available cells (name: the cell's system), and the cells skipped with their reason."""
+    planned, skipped = [], {}
+    for editor, agent in grid.cells():
+        reason = _unavailable(editor, agent)
+        if reason:
+            skipped[system_name(editor, agent)] = reason
+        else:
+            planned.append(
+                Planned(system_name(editor, agent), grid.spec(editor, agent), out / "runs" / f"{editor}+{agent}")
+            )
+    return planned, skipped
+
+
 def run_grid(grid: GridSpec, out: Path, *, use_cache: bool = True, progress: Progress | None = None) -> GridResult:
     """Run every available cell, then write the main table (CSV/MD/JSON) and one report over all cells."""
     result = GridResult(pd.DataFrame())
     rows = []
-    for editor, agent in grid.cells():
-        reason = _unavailable(editor, agent)
-        if reason:
-            result.skipped[system_name(editor, agent)] = reason
-            continue
+    planned, result.skipped = plan_grid(grid, out)
+    for cell in planned:
+        editor, agent = cell.spec.editor, cell.spec.agent
         try:
-            done = run(
-                grid.spec(editor, agent), out / "runs" / f"{editor}+{agent}", use_cache=use_cache, progress=progress
-            )
+            done = run(cell.spec, cell.out, use_cache=use_cache, progress=progress)
         except CELL_ERRORS as exc:  # a bad cell (its options, weights, data) is listed, the grid goes on
-            result.skipped[system_name(editor, agent)] = str(exc)
+            result.skipped[cell.name] = str(exc)
             continue
         result.run_dirs.append(done.run_dir)
         s = done.summary
         rows.append(
             {
-                "system": system_name(editor, agent),
+                "system": cell.name,
                 "editor": editor,
                 "agent": agent,
                 "n": s["n_samples"],

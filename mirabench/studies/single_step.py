@@ -18,11 +18,12 @@ import pandas as pd
 from mirabench.reports.leaderboard import write_report
 from mirabench.reports.paper_tables import with_relative_change, write_table
 from mirabench.reports.reference import reported_table
+from mirabench.run.estimate import Planned
 from mirabench.run.runner import Progress, run
 from mirabench.rundir.rundir import RunDir
 from mirabench.spec import RunSpec
 
-__all__ = ["SingleStepStudy", "overall", "single_step", "table_a"]
+__all__ = ["SingleStepStudy", "overall", "plan_single_step", "single_step", "table_a"]
 
 
 def overall(
@@ -67,6 +68,19 @@ def _by_category(summary: dict[str, Any], column: str) -> dict[str, float | None
     return {cat: vals.get(column) for cat, vals in summary.get("categories", {}).items()}
 
 
+def plan_single_step(spec: RunSpec, agent: str, out: Path) -> list[Planned]:
+    """The study's two runs: the editor alone (`direct`, one edit), then with `agent`."""
+    alone = spec.model_copy(update={"agent": "direct", "agent_options": {}, "max_steps": 1})
+    return [
+        Planned(spec.editor, alone, out / "runs" / f"{spec.editor}+direct"),
+        Planned(
+            f"{spec.editor} + {agent}",
+            spec.model_copy(update={"agent": agent}),
+            out / "runs" / f"{spec.editor}+{agent}",
+        ),
+    ]
+
+
 def single_step(
     spec: RunSpec,
     agent: str,
@@ -79,17 +93,8 @@ def single_step(
     progress: Progress | None = None,
 ) -> SingleStepStudy:
     """Run the editor alone (`direct`, one edit) and with `agent`, then write Table A for metric `column`."""
-    alone = run(
-        spec.model_copy(update={"agent": "direct", "agent_options": {}, "max_steps": 1}),
-        out / "runs" / f"{spec.editor}+direct",
-        use_cache=use_cache,
-        progress=progress,
-    )
-    helped = run(
-        spec.model_copy(update={"agent": agent}),
-        out / "runs" / f"{spec.editor}+{agent}",
-        use_cache=use_cache,
-        progress=progress,
+    alone, helped = (
+        run(p.spec, p.out, use_cache=use_cache, progress=progress) for p in plan_single_step(spec, agent, out)
     )
     if column not in alone.summary["metrics"]:
         raise ValueError(f"metric column {column!r} not in this run; it has {', '.join(alone.summary['metrics'])}")

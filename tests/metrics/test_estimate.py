@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fakes import FakeAPIServer
 
 from mirabench.judge.prices import load_prices
@@ -73,3 +74,67 @@ def test_an_agent_that_decides_as_it_goes_gets_upper_bounds(fake_api: FakeAPISer
         and actual["editor"] <= 12
         and actual["metric gpt-sc"] == 8 == counts(lines)["metric gpt-sc"]
     )
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `folder` with its size and mtime: a dry run must change none of them."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def test_score_dry_run_asks_nothing_writes_nothing_and_prices_what_score_then_asks(
+    fake_api: FakeAPIServer, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from mirabench.cli import app
+    from mirabench.run.runner import read_run, score_run, score_spec
+
+    shapes_only = spec(4).model_copy(update={"metrics": ["shapes"], "metric_options": {}})
+    run(shapes_only, tmp_path / "r")
+    before = snapshot(tmp_path / "r")
+    res = CliRunner().invoke(app, ["score", str(tmp_path / "r"), "--metrics", "gpt-sc", "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "gpt-sc" in res.output and "agent" not in res.output  # score never edits: judge rows only
+    assert fake_api.count() == 0 and snapshot(tmp_path / "r") == before
+    lines = estimate(score_spec(read_run(tmp_path / "r"), ["gpt-sc"]), tmp_path / "r", edit=False)
+    assert counts(lines) == {"metric shapes": 0, "metric gpt-sc": 8}  # shapes is scored; 2 requests x 4 finals
+    score_run(tmp_path / "r", ["gpt-sc"])
+    assert fake_api.count() == 8
+
+
+@pytest.mark.parametrize("study", ["main", "step-budget", "termination", "single-step"])
+def test_study_dry_run_asks_nothing_and_writes_nothing(study: str, fake_api: FakeAPIServer, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mirabench.cli import app
+
+    out = tmp_path / "study"
+    flags = ["--suite", "shapes", "--editor", "shapes", "--metrics", "shapes,gpt-sc", "--set", "suite.n=3"]
+    if study == "main":
+        grid = (
+            "suite: shapes\nsuite_options: {n: 3}\nmetrics: [shapes, gpt-sc]\nagents: [heuristic]\neditors: [shapes]\n"
+        )
+        (tmp_path / "grid.yaml").write_text(grid)
+        args = ["main", str(tmp_path / "grid.yaml")]
+    elif study == "single-step":
+        args = ["single-step", "--agent", "heuristic", "--column", "shapes-sc", *flags]
+    else:
+        args = [study, "--budgets", "1,2", "--agent", "direct", *flags]
+    res = CliRunner().invoke(app, ["study", *args, "--out", str(out), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "gpt-sc" in res.output and "estimated spend" in res.output
+    assert fake_api.count() == 0 and not out.exists()
+
+
+def test_a_study_dry_run_prices_the_runs_the_study_then_makes(fake_api: FakeAPIServer, tmp_path: Path) -> None:
+    """Derived budgets: one run at the largest budget, each distinct image judged once for all budgets."""
+    from mirabench.run.estimate import estimate_plan
+    from mirabench.studies.budget import plan_budgets, step_budget
+
+    planned = plan_budgets(spec(4), [1, 2, 3], tmp_path / "s")
+    [(name, lines)] = estimate_plan(planned, prices=load_prices(None))
+    assert name == "max3" and counts(lines) == {"agent": 8, "editor": 4, "metric shapes": 4, "metric gpt-sc": 8}
+    study = step_budget(spec(4), [1, 2, 3], tmp_path / "s")
+    assert (study.made.agent, study.made.editor, fake_api.count()) == (8, 4, 8)
+    independent = estimate_plan(plan_budgets(spec(4), [1, 2], tmp_path / "i", independent=True))
+    assert [name for name, _ in independent] == ["max1", "max2"]
