@@ -232,7 +232,9 @@ def _open(fh: IO[bytes], label: str) -> Image.Image:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageLoadError(f"image too large (decompression-bomb guard): {label}: {exc}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError:  # Pillow's own text names an internal file object, not the file
+        raise ImageLoadError(f"cannot decode image {label}: not an image format Pillow reads") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageLoadError(f"cannot decode image {label}: {exc}") from None
 
 

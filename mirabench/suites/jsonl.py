@@ -9,9 +9,11 @@ are not valid, become failed samples with a message naming the line, so the rest
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from mirabench.data.files import failed_sample, file_digest, inside
 from mirabench.plugins import Options, Suite
@@ -20,6 +22,8 @@ from mirabench.types import Sample
 
 MAX_INSTRUCTION_CHARS = 4096
 """Longer instructions are refused as rows: no benchmark instruction is near this, a pasted file is."""
+MAX_LINE_BYTES = 1 << 20
+"""A manifest row longer than this is refused (a row is an id, a path, an instruction and a few fields)."""
 
 
 class JsonlOptions(Options):
@@ -49,12 +53,28 @@ class JsonlSuite(Suite[JsonlOptions]):
 
 
 def read_manifest(path: Path, root: Path | None, suite: str) -> Iterator[Sample]:
-    """Every non-blank line of a JSONL manifest as a Sample (shared by `jsonl` and `mira500`)."""
+    """Every non-blank line of a JSONL manifest as a Sample (shared by `jsonl` and `mira500`).
+
+    A UTF-8 byte-order mark (Windows editors write one) is not part of the first row. A line over MAX_LINE_BYTES
+    is a failed sample and is skipped without being held in memory (a manifest with no newlines is one line)."""
     base = Path(root or path.parent).resolve()
     with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if raw.strip():
-                yield row_sample(raw, n, base, suite)
+        for n, raw in enumerate(_lines(fh), start=1):
+            if raw is None:
+                yield failed_sample(f"line-{n}", suite, f"line {n}: over {MAX_LINE_BYTES} bytes (not a manifest row)")
+            elif raw.strip():
+                yield row_sample(raw.removeprefix(codecs.BOM_UTF8) if n == 1 else raw, n, base, suite)
+
+
+def _lines(fh: BinaryIO) -> Iterator[bytes | None]:
+    """The file's lines, each at most MAX_LINE_BYTES; a longer line is read past in chunks and given as None."""
+    while raw := fh.readline(MAX_LINE_BYTES + 1):
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while (rest := fh.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            yield None
+        else:
+            yield raw
 
 
 def row_sample(raw: bytes, line: int, root: Path, suite: str) -> Sample:

@@ -146,3 +146,23 @@ def test_bad_yaml_configs_get_one_clear_message(
     code, err = cli_run(monkeypatch, capsys, "--config", str(path), "--out", str(tmp_path / "r"))
     assert code == 2 and err.startswith("error:") and message in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_byte_order_mark_and_an_endless_line_do_not_cost_their_neighbours(tmp_path: Path) -> None:
+    """Windows editors start a file with a BOM (row 1 must still run); a row with no newline for megabytes is
+    one failed sample, read past in chunks, and the row after it runs."""
+    from mirabench.suites.jsonl import MAX_LINE_BYTES
+
+    (tmp_path / "d").mkdir()
+    grey(0).save(tmp_path / "d" / "ok.png")
+    row = {"image": "ok.png", "instruction": "reach 20", "target": 20}
+    endless = json.dumps({"id": "endless", **row, "pad": "x" * (2 * MAX_LINE_BYTES)})
+    text = "\ufeff" + "\r\n".join([json.dumps({"id": "first", **row}), endless, json.dumps({"id": "after", **row})])
+    (tmp_path / "d" / "set.jsonl").write_text(text, encoding="utf-8")
+    spec = RunSpec(suite="jsonl", agent="counter", editor="toy", metrics=["grey"], max_steps=3)
+    spec.suite_options = {"path": str(tmp_path / "d" / "set.jsonl")}
+    s = run(spec, tmp_path / "r").summary
+    assert s["n_done"] == 2 and s["n_failed"] == 1
+    assert s["failed_samples"] == [
+        {"id": "line-2", "error": f"sample 'line-2': line 2: over {MAX_LINE_BYTES} bytes (not a manifest row)"}
+    ]
