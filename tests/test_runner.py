@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
-from toyworld import CALLS, GreyMetric, grey, reset_calls
+from PIL import Image
+from toyworld import CALLS, GreyMetric, ToyEditor, grey, reset_calls
 
 from mirabench.plugins import ScoreItem
 from mirabench.run.runner import RunError, run, score_run
+from mirabench.rundir.store import RunStore
 from mirabench.spec import RunSpec
-from mirabench.types import Score, Trajectory
+from mirabench.types import EditRequest, Score, Trajectory
 
 
 def toy_spec(**kw: object) -> RunSpec:
@@ -265,3 +269,30 @@ def test_gallery_thumbnails_are_made_in_the_run_and_match_the_reports(
     for image in images:  # byte for byte what the report makes from the stored PNG
         assert real_thumb(image, tmp_path / "again.jpg")
         assert (tmp_path / "again.jpg").read_bytes() == (result.run_dir / "thumbs" / f"{image.stem}.jpg").read_bytes()
+
+
+@pytest.mark.parametrize("between", [False, True])
+def test_a_waves_commit_overlaps_the_next_waves_editing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, between: bool
+) -> None:
+    """Wave 1's commit waits for wave 2's edit to begin: only a commit running beside the editing sees it begin.
+    With scoring between waves each wave is committed before the next starts (the wait gives up at once)."""
+    second_edit, seen = threading.Event(), []
+    real_record, real_edit = RunStore.record_wave, ToyEditor.edit_batch
+
+    def record_wave(store: RunStore, *a: Any, **k: Any) -> None:
+        if not seen:
+            seen.append(second_edit.wait(timeout=0 if between else 30))
+        real_record(store, *a, **k)
+
+    def edit_batch(editor: ToyEditor, requests: list[EditRequest]) -> list[Image.Image]:
+        if CALLS["edit_batch"] >= 1:
+            second_edit.set()
+        return real_edit(editor, requests)
+
+    reset_calls()
+    monkeypatch.setattr(RunStore, "record_wave", record_wave)
+    monkeypatch.setattr(ToyEditor, "edit_batch", edit_batch)
+    result = run(toy_spec(), tmp_path / "r", use_cache=False, score_between_waves=between)
+    assert seen == [not between]
+    assert result.summary["stop_reasons"] == {"agent": 6}  # the run is whole either way

@@ -8,7 +8,12 @@ every sample whose agent asked for an edit; backends pick their own micro-batch 
 
 A sample stops when its agent says so (`agent`), when it has made `max_steps` edits (`budget`, decided before
 the agent is asked, because the agent never sees its budget), or when a call fails (`error`). Finished samples
-are handed to `on_finished` at once, so scoring overlaps with the samples still editing.
+are handed to `on_finished` as soon as their wave is committed, so scoring overlaps with the samples still editing.
+
+Each wave is committed (PNGs first, then one SQLite transaction) on a background thread while the next wave plans
+and edits, so the editor does not wait for the store. Waves commit one at a time and in order; the next wave's
+commit waits for the previous one. A kill -9 therefore loses at most two waves: the one being committed and the one
+being edited. With `overlap_commits=False` each wave is committed before the next one starts (at most one lost).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -95,20 +101,40 @@ class Scheduler:
         max_live_bytes: int = 0,
         thumbnail: Callable[[str, Image.Image], None] | None = None,
         thumbnail_ids: AbstractSet[str] = frozenset(),
+        overlap_commits: bool = True,
     ) -> None:
         """`max_live` bounds the samples in flight by count, `max_live_bytes` by the bytes their source and latest
         images hold (0: no bound); a sample is admitted only while both allow it, and always one at least.
         `thumbnail(digest, image)` runs on the new images of the samples in `thumbnail_ids` (the report's gallery)
-        while they are still in memory."""
+        while they are still in memory. `on_finished` and `on_wave` are called on the committing thread, after the
+        wave's commit; with `overlap_commits` that thread runs beside the scheduler's."""
         self.agent, self.editor, self.store = agent, editor, store
         self.max_steps, self.seed, self.max_live = max_steps, seed, max_live
         self.max_live_bytes = max_live_bytes
         self.cache = cache
         self.on_finished, self.on_wave = on_finished, on_wave
         self.thumbnail, self.thumbnail_ids = thumbnail, thumbnail_ids
+        self.overlap_commits = overlap_commits
         self.stats = LoopStats()
+        self._committer: ThreadPoolExecutor | None = None
+        self._committing: Future[None] | None = None
 
     def run(self, samples: Iterable[LiveSample]) -> LoopStats:
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit")
+        try:
+            self._advance(samples)
+            self._wait_commit()
+        finally:  # an error here: the wave being committed still completes (no half-written wave is left behind)
+            self._committer.shutdown(wait=True)
+        return self.stats
+
+    def _wait_commit(self) -> None:
+        """Wait for the wave being committed, raising its error (a full disk, a store failure) here."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            committing.result()
+
+    def _advance(self, samples: Iterable[LiveSample]) -> None:
         pending: Iterator[LiveSample] = iter(samples)
         live: list[LiveSample] = []
         waiting: LiveSample | None = None  # loaded, but over the byte budget until a wave frees some
@@ -127,7 +153,7 @@ class Scheduler:
                     live.append(nxt)
                     used += _held(nxt)
             if not live:
-                return self.stats
+                return
             live = self._wave(live)
 
     def _wave(self, live: list[LiveSample]) -> list[LiveSample]:
@@ -176,36 +202,34 @@ class Scheduler:
             s.history.append(step)
             new_steps.append((s.sample.id, step))
 
-        t0 = time.perf_counter()
-        self.store.put_images(images_to_write, self._thumbnailer(thumbs))
-        if self.cache is not None and cache_puts:
-            self.cache.link_images((key, digest, self.store.images.path(digest)) for key, digest in cache_puts)
-        self.store.record_wave(
-            new_steps,
-            sources=[(s.sample.id, s.source_hash) for s in live if s.new_source],
-            finished=[(s.sample.id, reason, err) for s, reason, err in finished],
-        )
-        self.stats.store_s += time.perf_counter() - t0
-        self.stats.steps += len(new_steps)
+        sources = [(s.sample.id, s.source_hash) for s in live if s.new_source]
         for s in live:
             s.new_source = False
-
+        ended = [(s.sample.id, reason, err) for s, reason, err in finished]
+        done = [
+            Finished(s.sample, s.source, s.latest, s.latest_hash, Trajectory(s.sample.id, list(s.history), reason, err))
+            for s, reason, err in finished
+        ]
         done_ids = {id(s) for s, _, _ in finished}
-        if finished:
-            self.on_finished(
-                [
-                    Finished(
-                        s.sample,
-                        s.source,
-                        s.latest,
-                        s.latest_hash,
-                        Trajectory(s.sample.id, list(s.history), reason, err),
-                    )
-                    for s, reason, err in finished
-                ]
-            )
         remaining = [s for s in live if id(s) not in done_ids]
-        self.on_wave(len(remaining), len(finished))
+        self.stats.steps += len(new_steps)
+
+        def commit() -> None:
+            t0 = time.perf_counter()
+            self.store.put_images(images_to_write, self._thumbnailer(thumbs))  # images before the rows naming them
+            if self.cache is not None and cache_puts:
+                self.cache.link_images((key, digest, self.store.images.path(digest)) for key, digest in cache_puts)
+            self.store.record_wave(new_steps, sources=sources, finished=ended)
+            self.stats.store_s += time.perf_counter() - t0
+            if done:
+                self.on_finished(done)
+            self.on_wave(len(remaining), len(done))
+
+        self._wait_commit()  # the previous wave's commit ran while this wave planned and edited
+        assert self._committer is not None
+        self._committing = self._committer.submit(commit)
+        if not self.overlap_commits:
+            self._wait_commit()
         return remaining
 
     def _thumbnailer(self, digests: AbstractSet[str]) -> Callable[[str, Image.Image], None] | None:

@@ -11,6 +11,7 @@ import errno
 import os
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -206,7 +207,8 @@ def run(
     latest images; 0 = no byte bound) and `max_pending` (finished samples waiting for the scorer; None =
     `scoring.PENDING_BATCHES` batches, 0 = unbounded), not by the suite's size. Each image is at most
     `images.MAX_DECODED_BYTES` decoded, so the images in memory stay under about
-    max_live_mb + (max_pending + one scorer batch) x 2 x MAX_DECODED_BYTES, plus one wave's edited outputs.
+    max_live_mb + (max_pending + one scorer batch) x 2 x MAX_DECODED_BYTES, plus two waves' edited outputs (one
+    being committed while the next is edited).
     Metrics score in the background while the next waves edit, or, with `score_between_waves`, after each wave
     and before the next (a local metric sharing the editor's GPU then never runs beside it)."""
     spec = resolve(spec)
@@ -433,19 +435,22 @@ def _edit_and_score(
     cache = Cache() if pacing.use_cache else None
     scorer = Scorer(built_metrics, store, max_pending=pacing.max_pending)  # bounded: the scheduler waits for judges
     total, done, failed = done_before + len(todo), done_before, 0
+    counting = threading.Lock()  # the scheduler's committing thread and the sample loader both count
 
     def finished(batch: list[Finished]) -> None:
         nonlocal failed
-        failed += sum(1 for f in batch if f.trajectory.stop_reason == StopReason.ERROR)
+        with counting:
+            failed += sum(1 for f in batch if f.trajectory.stop_reason == StopReason.ERROR)
         scorer.submit([ScoreJob(f.sample, f.source, f.final, f.final_hash) for f in batch])
         if pacing.score_between_waves:
             scorer.drain()
 
     def wave(live: int, n_done: int) -> None:
         nonlocal done
-        done += n_done
-        if progress:
-            progress("editing", done, total, failed)
+        with counting:
+            done += n_done
+            if progress:
+                progress("editing", done, total, failed)
 
     def live_samples() -> Iterator[LiveSample]:
         nonlocal failed
@@ -455,7 +460,8 @@ def _edit_and_score(
                 source = source_image(sample)
             except ImageLoadError as exc:
                 store.fail_sample(sample.id, f"sample {sample.id!r}: {exc}")
-                failed += 1
+                with counting:
+                    failed += 1
                 wave(0, 1)
                 continue
             src_hash = image_hash(source)
@@ -486,6 +492,7 @@ def _edit_and_score(
         on_wave=wave,
         thumbnail=lambda digest, image: write_thumbnail(image, thumbnail_path(store.run_dir, f"{digest}.png")),
         thumbnail_ids=gallery,
+        overlap_commits=not pacing.score_between_waves,  # scoring between waves: nothing may run beside the editor
     )
     try:
         stats = scheduler.run(live_samples())

@@ -1,8 +1,9 @@
 """The run directory's durable state: `store.sqlite` plus content-addressed PNGs under `images/`.
 
 Crash safety comes from ordering: step images are written (atomically) before the SQLite transaction that
-references them commits, and each wave of steps commits as one transaction. A kill -9 therefore loses at most
-the wave in flight, and a resume continues every trajectory from its last committed step.
+references them commits, and each wave of steps commits as one transaction. The scheduler commits a wave while the
+next one edits (`run.loop`), so a kill -9 loses at most two waves (the one being committed and the one being
+edited), and a resume continues every trajectory from its last committed step.
 """
 
 from __future__ import annotations
