@@ -25,7 +25,7 @@ from mirabench.reports.reference import default_reference_dir, load_reference, n
 from mirabench.reports.stats import paired
 from mirabench.reports.tables import csv_table, fmt, latex_table, markdown_table, marks
 from mirabench.rundir.rundir import Run, RunDir, RunDirError
-from mirabench.rundir.schema import MetricSummary
+from mirabench.rundir.schema import CostLine, MetricSummary
 
 __all__ = ["FORMATS", "deltas", "load_run", "render", "table_rows", "write_report"]
 
@@ -257,6 +257,47 @@ def _categories(
     return out
 
 
+def cost_tables(runs: Sequence[Run], names: Sequence[str]) -> list[dict[str, Any]]:
+    """Per run with a cost record: one row per role, the estimate made before the run next to what it spent."""
+    out = []
+    for name, run in zip(names, runs, strict=True):
+        cost = run.config.cost if run.config else None
+        if cost is None:
+            continue
+        planned = {line.role: line for line in cost.estimate}
+        spent = {line.role: line for line in cost.actual}
+        rows = []
+        for role in dict.fromkeys([*planned, *spent]):
+            est, act = planned.get(role), spent.get(role)
+            calls = "–" if est is None else f"{'' if est.exact else '<= '}{est.calls}"
+            made = (
+                "–" if act is None else f"{act.calls}" + (f" ({act.attempts} sent)" if act.attempts is not None else "")
+            )
+            rows.append(
+                {
+                    "role": role,
+                    "plugin": (est or act).plugin,  # type: ignore[union-attr]
+                    "model": (act.model if act and act.model else est.model if est else "") or "–",
+                    "calls": (calls, made),
+                    "tokens": (_tokens(est), _tokens(act)),
+                    "usd": (_usd(est), _usd(act)),
+                    "seconds": tuple("–" if x is None or x.seconds is None else f"{x.seconds:.1f}" for x in (est, act)),
+                }
+            )
+        out.append({"name": name, "as_of": cost.prices_as_of, "rows": rows})
+    return out
+
+
+def _tokens(line: CostLine | None) -> str:
+    return "–" if line is None or not line.api else f"{line.tokens_in:,} / {line.tokens_out:,}"
+
+
+def _usd(line: CostLine | None) -> str:
+    if line is None or not line.api:
+        return "–"
+    return "unknown price" if line.usd is None and line.calls else f"{line.usd or 0:.4f}"
+
+
 def render(
     runs: Sequence[Run],
     fmt: str = "html",
@@ -336,6 +377,7 @@ def _html(
         gallery=gallery_json,
         problems=problems,
         protocols=protocol_sections([(n, r.summary) for n, r in zip(names, runs, strict=True)]),
+        costs=cost_tables(runs, names),
     )
     return html
 

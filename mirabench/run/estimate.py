@@ -60,7 +60,6 @@ class Line:
     tokens_out: int = 0
     usd: float | None = None
     seconds: float | None = None
-    notes: list[str] = field(default_factory=list)
 
     def add_tokens(self, tokens: tuple[int, int], price: tuple[float, float] | None) -> None:
         self.tokens_in += tokens[0]

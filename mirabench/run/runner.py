@@ -246,7 +246,8 @@ def _run_locked(
     pacing: _Pacing,
     progress: Progress | None,
 ) -> RunResult:
-    manifest, resumed = _begin(run_dir, spec, config_hash, identities, sharded)
+    cost = None if sharded and sharded.rank else _planned_cost(spec, run_dir, config_hash, use_cache)
+    manifest, resumed = _begin(run_dir, spec, config_hash, identities, sharded, cost)
     samples = load_samples(suite, spec.limit)
     db = shard_db(run_dir, sharded) if sharded else None
     with _run_store(run_dir, db) as store:
@@ -319,16 +320,32 @@ def _run_store(run_dir: Path, db: Path | None = None) -> Iterator[RunStore]:
             store.close()
 
 
+def _planned_cost(spec: RunSpec, run_dir: Path, config_hash: str, use_cache: bool) -> dict[str, Any] | None:
+    """run.json's `cost` with the estimate of this run, before anything runs (None: it has one, or is refused)."""
+    from mirabench.run.costs import planned_cost
+
+    try:
+        before = read_manifest(run_dir) or {}
+    except ValueError:
+        return None  # _begin says why
+    if before and before.get("config_hash") != config_hash:
+        return None
+    return planned_cost(spec, run_dir, before.get("cost"), use_cache=use_cache)
+
+
 def _begin(
     run_dir: Path,
     spec: RunSpec,
     config_hash: str,
     identities: dict[str, Any],
     sharded: Shard | None,
+    cost: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Open (or refuse) the run dir and mark the run as running in run.json; ranks take turns on run.json."""
     with run_lock(run_dir):
         manifest, resumed = _open_run_dir(run_dir, spec, config_hash, identities)
+        if cost is not None:
+            manifest["cost"] = cost
         manifest.update(
             {
                 "spec": spec.hashed(),
@@ -618,6 +635,11 @@ def _score_locked(
 ) -> RunResult:
     manifest = read_run(run_dir)
     spec = score_spec(manifest, metric_names, metric_sets, budget_curve)
+    from mirabench.run.costs import planned_cost
+
+    cost = planned_cost(spec, run_dir, manifest.get("cost"), edit=False, retry_failed=retry_failed)
+    if cost is not None:
+        manifest["cost"] = cost
     suite = suites.build(spec.suite, **spec.suite_options)
     samples = load_samples(suite, spec.limit)
     with _run_store(run_dir) as store:
@@ -715,6 +737,10 @@ def _finish(
 ) -> dict[str, Any]:
     """The one finish sequence of run, score and merge: outputs and run.json (RunDir.finish), then the report.
     Columns come from the metric classes: nothing is built."""
+    from mirabench.run.costs import spent_cost
+
+    calls = updates.get("calls")
+    manifest["cost"] = spent_cost(run_dir, spec, manifest.get("cost"), manifest.get("attempts", 0), calls)
     columns = [c for name in spec.metrics for c in metrics.get(name).columns]
     summary = RunDir(run_dir).finish(store, spec, config_hash, columns, manifest, **updates)
     if report:

@@ -13,7 +13,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "COST_VERSION",
     "SCHEMA_VERSION",
+    "CostLine",
+    "CostRecord",
     "MetricSummary",
     "PluginIdentity",
     "RunManifest",
@@ -23,6 +26,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+COST_VERSION = 1
 
 
 class _Record(BaseModel):
@@ -35,6 +39,36 @@ class PluginIdentity(_Record):
     name: str = ""
     version: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
+
+
+class CostLine(_Record):
+    """One role's calls, tokens, dollars and time: estimated before a run, or actually spent."""
+
+    role: str = Field(default="", description="agent | editor | metric NAME")
+    plugin: str = ""
+    model: str = ""
+    api: bool = False
+    calls: int = 0
+    exact: bool = Field(default=True, description="estimate: False where `calls` is an upper bound")
+    attempts: int | None = Field(default=None, description="actual, API roles: requests sent, retries and failures too")
+    tokens_in: int = 0
+    tokens_out: int = 0
+    usd: float | None = None
+    seconds: float | None = None
+
+
+class CostRecord(_Record):
+    """run.json `cost`: the estimate made before the run's first attempt (a later `score` adds what it planned) next
+    to what was actually spent over every attempt (API spend from the run's call journal, including killed
+    attempts and every shard; local calls from the attempts that finished)."""
+
+    schema_version: int = COST_VERSION
+    prices_as_of: str = ""
+    estimate: list[CostLine] = Field(default_factory=list)
+    actual: list[CostLine] = Field(default_factory=list)
+    attempt_calls: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="per attempt number: the agent and editor calls it made"
+    )
 
 
 class RunManifest(_Record):
@@ -57,6 +91,7 @@ class RunManifest(_Record):
     metric_info: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per metric: identity, usage")
     backend_info: dict[str, list[dict[str, Any]]] = Field(default_factory=dict, description="API agent/editor use")
     shards: dict[str, Any] | None = None
+    cost: CostRecord | None = Field(default=None, description="estimate vs actual (runs made before it: None)")
 
     @property
     def suite(self) -> str:

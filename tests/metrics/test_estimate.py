@@ -138,3 +138,81 @@ def test_a_study_dry_run_prices_the_runs_the_study_then_makes(fake_api: FakeAPIS
     assert (study.made.agent, study.made.editor, fake_api.count()) == (8, 4, 8)
     independent = estimate_plan(plan_budgets(spec(4), [1, 2], tmp_path / "i", independent=True))
     assert [name for name, _ in independent] == ["max1", "max2"]
+
+
+def test_run_json_records_the_estimate_next_to_the_actual_spend(fake_api: FakeAPIServer, tmp_path: Path) -> None:
+    from mirabench.run.runner import score_run
+    from mirabench.rundir.rundir import RunDir
+
+    run(spec(5), tmp_path / "r")
+    cost = RunDir(tmp_path / "r").read().config.cost  # type: ignore[union-attr]
+    assert cost is not None and cost.schema_version == 1
+    planned = {line.role: line.calls for line in cost.estimate}
+    spent = {line.role: line.calls for line in cost.actual}
+    assert planned == spent == {"agent": 10, "editor": 5, "metric shapes": 5, "metric gpt-sc": 10}
+    judge = {line.role: line for line in cost.actual}["metric gpt-sc"]
+    assert judge.api and judge.attempts == 10 == fake_api.count() and judge.tokens_in > 0
+    rows = cost_rows((tmp_path / "r" / "report.html").read_text())
+    assert rows["agent"][3:5] == ["10", "10"] and rows["editor"][3:5] == ["5", "5"]
+    assert rows["metric gpt-sc"][3:5] == ["10", "10 (10 sent)"] and rows["metric gpt-sc"][2] == "gpt-4.1-2025-04-14"
+    # a later score adds what it plans (a new metric) to the estimate; the actual side counts it too
+    score_run(tmp_path / "r", ["gemini-sc"])
+    cost = RunDir(tmp_path / "r").read().config.cost  # type: ignore[union-attr]
+    planned = {line.role: line.calls for line in cost.estimate}  # type: ignore[union-attr]
+    spent = {line.role: line.calls for line in cost.actual}  # type: ignore[union-attr]
+    assert planned["metric gemini-sc"] == spent["metric gemini-sc"] == fake_api.count() - 10 > 0
+
+
+def cost_rows(page: str) -> dict[str, list[str]]:
+    """The cells of the report's estimate-vs-actual table, by role."""
+    from html.parser import HTMLParser
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: dict[str, list[str]] = {}
+            self.inside, self.cell = False, None  # type: ignore[var-annotated]
+            self.row: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "table":
+                self.inside = ("class", "cost-table") in attrs
+            elif self.inside and tag == "tr":
+                self.row = []
+            elif self.inside and tag == "td":
+                self.cell = ""
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag: str) -> None:
+            if self.inside and tag == "td":
+                self.row.append(self.cell or "")
+                self.cell = None
+            elif self.inside and tag == "tr" and self.row:
+                self.rows[self.row[0]] = self.row
+            elif tag == "table":
+                self.inside = False
+
+    parser = Rows()
+    parser.feed(page)
+    return parser.rows
+
+
+def test_a_sharded_run_caps_each_rank_and_totals_every_ranks_journal(fake_api: FakeAPIServer, tmp_path: Path) -> None:
+    """max_calls bounds each rank (documented: divide by the world to bound the run); run.json adds up all ranks."""
+    from mirabench.rundir.rundir import RunDir
+    from mirabench.rundir.shards import Shard
+
+    capped = spec(8).model_copy(update={"metric_options": {"gpt-sc": {"max_concurrency": 1, "max_calls": 3}}})
+    counts_per_rank = []
+    for rank in (0, 1):  # each rank wants 4 samples x 2 requests
+        before = fake_api.count()
+        run(capped, tmp_path / "r", shard=Shard(rank, 2))
+        counts_per_rank.append(fake_api.count() - before)
+    assert counts_per_rank == [3, 3]
+    cost = RunDir(tmp_path / "r").read().config.cost  # type: ignore[union-attr]
+    judge = {line.role: line for line in cost.actual}["metric gpt-sc"]  # type: ignore[union-attr]
+    assert judge.attempts == 6 == fake_api.count()
+    assert {line.role: line.calls for line in cost.estimate}["metric gpt-sc"] == 16  # type: ignore[union-attr]
