@@ -107,11 +107,9 @@ def gallery_data(
     shown = order if limit is None or limit < 0 else order[:limit]
     jobs: dict[Path, Path] = {}
 
-    def image(run_dir: Path, rel: str | None) -> dict[str, str] | None:
-        if not rel or out_dir is None:
-            return None
-        src = run_dir / rel
-        if not src.exists():
+    def image(run: Run, rel: str | None) -> dict[str, str] | None:
+        src = run.file(rel)
+        if src is None or rel is None or out_dir is None:
             return None
         dest = thumbnail_path(out_dir, rel)
         jobs[dest] = src
@@ -135,7 +133,7 @@ def gallery_data(
                         {
                             "t": s.t,
                             "instruction": s.instruction or "",
-                            "image": image(r.path, s.image),
+                            "image": image(r, s.image),
                             "error": s.error or "",
                         }
                     )
@@ -143,7 +141,7 @@ def gallery_data(
                     stop_text = s.reason or s.error or ""
             entry["runs"].append(
                 {
-                    "source": image(r.path, row.source_image),
+                    "source": image(r, row.source_image),
                     "steps": steps,
                     "stop_reason": row.stop_reason or row.status,
                     "stop_text": stop_text,

@@ -75,6 +75,18 @@ class Run:
         """The per-sample rows keyed by sample id (suite order kept)."""
         return {s.id: s for s in self.samples}
 
+    def file(self, rel: str | None) -> Path | None:
+        """A row's image as a file of this run directory, or None: no image, no such file, or a link leading out
+        of the run (a copied or tampered run dir must not make a report read other files)."""
+        if not rel:
+            return None
+        path = self.path / rel
+        try:
+            inside = path.resolve().is_relative_to(self.path.resolve()) and path.is_file()
+        except (OSError, ValueError):
+            return None
+        return path if inside else None
+
     def scores(self, column: str) -> dict[str, float | None]:
         """One score column over the run's samples, by id (None where the judgement failed or is missing)."""
         return {s.id: s.scores.get(column) for s in self.samples}

@@ -8,9 +8,10 @@ mirabench still loads, and every field has a default, so files written before `s
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import PurePosixPath
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "COST_VERSION",
@@ -162,6 +163,21 @@ class Summary(_Record):
         return list(self.columns) or list(self.metrics)
 
 
+def _inside_run(path: str | None) -> str | None:
+    """An image path in a row names a file in the run directory (`images/HASH.png`), never one outside it: a report
+    or a user study made from a copied or tampered run must not read, thumbnail or embed other files."""
+    if path is None:
+        return None
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    if not parts or path.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts or "\0" in path:
+        raise ValueError(f"image path {path!r} is not a path inside the run directory")
+    return path
+
+
+RunImage = Annotated[str | None, AfterValidator(_inside_run)]
+"""A path relative to the run directory (images/HASH.png), checked to stay inside it."""
+
+
 class StepRow(_Record):
     """One step of a trajectory: an edit (instruction, image) or the stop (reason)."""
 
@@ -169,7 +185,7 @@ class StepRow(_Record):
     kind: str = ""
     seed: int | None = None
     instruction: str | None = None
-    image: str | None = Field(default=None, description="path relative to the run dir (images/HASH.png)")
+    image: RunImage = Field(default=None, description="path relative to the run dir (images/HASH.png)")
     reason: str | None = None
     critique: str | None = None
     error: str | None = None
@@ -185,8 +201,8 @@ class SampleRow(_Record):
     status: str = ""
     stop_reason: str | None = None
     n_steps: int = 0
-    source_image: str | None = None
-    final_image: str | None = None
+    source_image: RunImage = None
+    final_image: RunImage = None
     scores: dict[str, float | None] = Field(default_factory=dict)
     score_status: dict[str, str] = Field(default_factory=dict)
     steps: list[StepRow] = Field(default_factory=list)

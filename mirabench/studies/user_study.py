@@ -49,7 +49,7 @@ def _load(run_dir: Path) -> _Run:
     rows = {
         s.id: s.model_dump(exclude_unset=True)
         for s in run.samples
-        if s.status == "done" and s.final_image and s.source_image
+        if s.status == "done" and run.file(s.final_image) and run.file(s.source_image)
     }
     return _Run(run.label, run_dir, rows)  # the name reports and the rating app use too
 

@@ -46,7 +46,7 @@ def run_system(run_dir: Path) -> tuple[str, str, dict[str, dict[str, Any]]]:
     finished = {
         s.id: s.model_dump(exclude_unset=True)
         for s in run.samples
-        if s.status == "done" and s.final_image and s.source_image
+        if s.status == "done" and run.file(s.final_image) and run.file(s.source_image)
     }
     if agent != "direct":
         return name, GROUPS[2], finished
