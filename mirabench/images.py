@@ -33,6 +33,7 @@ __all__ = [
     "RootedPath",
     "Unreadable",
     "MAX_DECODED_BYTES",
+    "MAX_FILE_BYTES",
     "MAX_PIXELS",
     "api_image_format",
     "atomic_write_bytes",
@@ -54,6 +55,9 @@ MAX_DECODED_BYTES = 192_000_000
 """Decoded-bytes budget per image: the bytes a decode holds at its peak (the file's own mode, plus the RGB copy
 when it is converted). A 64 MP RGB photo fits; a 7,999 x 7,999 1-bit PNG (7.8 kB on disk, 64 MB as decoded
 1-bit pixels plus 192 MB as RGB) does not. Compressed size says nothing: a flat PNG compresses 25,000x."""
+MAX_FILE_BYTES = 2 * MAX_DECODED_BYTES
+"""No image file is larger than this (an uncompressed 64 MP RGB PNG is ~192 MB): a bigger one is data appended to an
+image or not an image, and is refused before any reader (the importer keeps the file's bytes) holds it whole."""
 _MODE_BYTES = {
     "1": 1,
     "L": 1,
@@ -185,8 +189,12 @@ def load_image(path: Path) -> Image.Image:
             raise ImageLoadError(f"image file not found: {path}")
         if not path.is_file():
             raise ImageLoadError(f"image path is not a file (a directory or device): {path}")
-        if path.stat().st_size == 0:
+        size = path.stat().st_size
+        if size == 0:
             raise ImageLoadError(f"image file is empty (0 bytes): {path}")
+        if size > MAX_FILE_BYTES:
+            mb, limit = size / 1e6, MAX_FILE_BYTES / 1e6
+            raise ImageLoadError(f"image file is {mb:.0f} MB, over the {limit:.0f} MB an image file may take: {path}")
         with _open_file(path) as fh:
             return _open(fh, str(path))
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path; OSError: unreadable, swapped

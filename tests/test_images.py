@@ -51,6 +51,23 @@ def test_unreadable_files_get_one_clear_error(tmp_path: Path, name: str, content
     assert str(path) in str(err.value)
 
 
+def test_a_file_far_larger_than_any_image_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A valid PNG with data appended decodes fine; readers that keep the file's bytes (the importer) would hold all
+    of it, so the file's size is checked first."""
+    import mirabench.images as images
+
+    path = tmp_path / "padded.png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(path)
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", path.stat().st_size + 100)
+    assert load_image(path).size == (8, 8)
+    path.write_bytes(path.read_bytes() + b"\0" * 200)  # past IEND: Pillow never reads it
+    with pytest.raises(ImageLoadError, match="over the 0 MB an image file may take") as err:
+        load_image(path)
+    assert str(path) in str(err.value)
+
+
 def test_decompression_bomb_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bomb.png"
     Image.new("1", (16000, 16000)).save(path)  # tiny file, 256 MP once decoded
