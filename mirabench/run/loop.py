@@ -117,7 +117,8 @@ class Scheduler:
         self.overlap_commits = overlap_commits
         self.stats = LoopStats()
         self._committer: ThreadPoolExecutor | None = None
-        self._committing: Future[None] | None = None
+        self._committing: list[Future[None]] = []
+        self._broken: BaseException | None = None
 
     def run(self, samples: Iterable[LiveSample]) -> LoopStats:
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit")
@@ -129,10 +130,10 @@ class Scheduler:
         return self.stats
 
     def _wait_commit(self) -> None:
-        """Wait for the wave being committed, raising its error (a full disk, a store failure) here."""
-        committing, self._committing = self._committing, None
-        if committing is not None:
-            committing.result()
+        """Wait for the commits queued so far, raising the first one's error (a full disk, a store failure) here."""
+        committing, self._committing = self._committing, []
+        for future in committing:
+            future.result()
 
     def _advance(self, samples: Iterable[LiveSample]) -> None:
         pending: Iterator[LiveSample] = iter(samples)
@@ -157,13 +158,15 @@ class Scheduler:
             live = self._wave(live)
 
     def _wave(self, live: list[LiveSample]) -> list[LiveSample]:
+        """Plan every live sample; hand the ones that stopped to the committer at once (so they are judged while
+        the others edit); edit; hand over the edits. A sample whose edit spends its budget ends in that wave."""
         self.stats.waves += 1
-        finished: list[tuple[LiveSample, StopReason, str | None]] = []
-        new_steps: list[tuple[str, Step]] = []
+        ended: list[tuple[LiveSample, StopReason, str | None]] = []
+        stop_steps: list[tuple[str, Step]] = []
         asking = []
         for s in live:
-            if s.n_edits >= self.max_steps:
-                finished.append((s, StopReason.BUDGET, None))
+            if s.n_edits >= self.max_steps:  # a resumed sample whose budget was already spent
+                ended.append((s, StopReason.BUDGET, None))
             else:
                 asking.append(s)
 
@@ -176,61 +179,85 @@ class Scheduler:
                 continue
             step = Step(len(s.history), action, None, seed, agent_ms)
             s.history.append(step)
-            new_steps.append((s.sample.id, step))
-            finished.append(
-                (
-                    s,
-                    StopReason.ERROR if action.error else StopReason.AGENT,
-                    action.reason if action.error else None,
-                )
+            stop_steps.append((s.sample.id, step))
+            ended.append(
+                (s, StopReason.ERROR if action.error else StopReason.AGENT, action.reason if action.error else None)
             )
+        if ended:
+            self._hand_over([s for s, _, _ in ended], ended, stop_steps, [], [], len(live) - len(ended), queue=True)
 
         outputs, editor_ms, cache_puts = self._edit(editing, self.agent.policy)
-        images_to_write: list[tuple[str, Image.Image]] = [(s.source_hash, s.source) for s in live if s.new_source]
-        thumbs = {s.source_hash for s in live if s.new_source and s.sample.id in self.thumbnail_ids}
+        finished: list[tuple[LiveSample, StopReason, str | None]] = []
+        new_steps: list[tuple[str, Step]] = []
+        images: list[tuple[str, str, Image.Image]] = []
         for (s, action, seed), out in zip(editing, outputs, strict=True):
             if isinstance(out, str):
-                step = Step(len(s.history), action, None, seed, agent_ms, editor_ms, out)
+                s.history.append(Step(len(s.history), action, None, seed, agent_ms, editor_ms, out))
                 finished.append((s, StopReason.ERROR, out))
             else:
                 digest, image = out
-                images_to_write.append((digest, image))
-                if s.sample.id in self.thumbnail_ids:
-                    thumbs.add(digest)
-                step = Step(len(s.history), action, digest, seed, agent_ms, editor_ms)
+                images.append((s.sample.id, digest, image))
+                s.history.append(Step(len(s.history), action, digest, seed, agent_ms, editor_ms))
                 s.latest, s.latest_hash = image, digest
-            s.history.append(step)
-            new_steps.append((s.sample.id, step))
+                if s.n_edits >= self.max_steps:
+                    finished.append((s, StopReason.BUDGET, None))
+            new_steps.append((s.sample.id, s.history[-1]))
+        done_ids = {id(s) for s, _, _ in finished}
+        remaining = [s for s, _, _ in editing if id(s) not in done_ids]
+        self._hand_over([s for s, _, _ in editing], finished, new_steps, images, cache_puts, len(remaining))
+        return remaining
 
-        sources = [(s.sample.id, s.source_hash) for s in live if s.new_source]
-        for s in live:
+    def _hand_over(
+        self,
+        group: Sequence[LiveSample],
+        finished: Sequence[tuple[LiveSample, StopReason, str | None]],
+        steps: list[tuple[str, Step]],
+        images: Sequence[tuple[str, str, Image.Image]],
+        cache_puts: Sequence[tuple[str, str]],
+        still_live: int,
+        queue: bool = False,
+    ) -> None:
+        """Commit `group`'s new sources, the (sample id, digest, image) `images`, `steps` and the `finished` samples,
+        then call `on_finished`, on the committing thread. Unless `queue` (a wave's stops, handed over before its
+        edit), first wait for the commits queued before: at most the previous wave is being committed while a wave
+        edits."""
+        fresh = [s for s in group if s.new_source]
+        for s in fresh:
             s.new_source = False
+        sources = [(s.sample.id, s.source_hash) for s in fresh]
+        items = [(s.sample.id, s.source_hash, s.source) for s in fresh] + list(images)
+        writes = [(digest, image) for _, digest, image in items]
+        thumbs = {digest for sid, digest, _ in items if sid in self.thumbnail_ids}
         ended = [(s.sample.id, reason, err) for s, reason, err in finished]
         done = [
             Finished(s.sample, s.source, s.latest, s.latest_hash, Trajectory(s.sample.id, list(s.history), reason, err))
             for s, reason, err in finished
         ]
-        done_ids = {id(s) for s, _, _ in finished}
-        remaining = [s for s in live if id(s) not in done_ids]
-        self.stats.steps += len(new_steps)
+        self.stats.steps += len(steps)
 
         def commit() -> None:
-            t0 = time.perf_counter()
-            self.store.put_images(images_to_write, self._thumbnailer(thumbs))  # images before the rows naming them
-            if self.cache is not None and cache_puts:
-                self.cache.link_images((key, digest, self.store.images.path(digest)) for key, digest in cache_puts)
-            self.store.record_wave(new_steps, sources=sources, finished=ended)
-            self.stats.store_s += time.perf_counter() - t0
-            if done:
-                self.on_finished(done)
-            self.on_wave(len(remaining), len(done))
+            if self._broken is not None:  # an earlier commit failed: its steps are missing, so nothing after it goes in
+                raise self._broken
+            try:
+                t0 = time.perf_counter()
+                self.store.put_images(writes, self._thumbnailer(thumbs))  # images before the rows naming them
+                if self.cache is not None and cache_puts:
+                    self.cache.link_images((key, digest, self.store.images.path(digest)) for key, digest in cache_puts)
+                self.store.record_wave(steps, sources=sources, finished=ended)
+                self.stats.store_s += time.perf_counter() - t0
+                if done:
+                    self.on_finished(done)
+                self.on_wave(still_live, len(done))
+            except BaseException as exc:
+                self._broken = exc
+                raise
 
-        self._wait_commit()  # the previous wave's commit ran while this wave planned and edited
+        if not queue or not self.overlap_commits:
+            self._wait_commit()
         assert self._committer is not None
-        self._committing = self._committer.submit(commit)
+        self._committing.append(self._committer.submit(commit))
         if not self.overlap_commits:
             self._wait_commit()
-        return remaining
 
     def _thumbnailer(self, digests: AbstractSet[str]) -> Callable[[str, Image.Image], None] | None:
         make = self.thumbnail
