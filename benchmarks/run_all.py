@@ -57,7 +57,8 @@ BENCHES = [
         "the paper's whole study: mirabench's plan / naive protocol",
         ["--samples", "8"],
         [],
-        r"mirabench / naive: (.*?); target",
+        r"mirabench / naive: (.*?); target.*the floor is ([\d.]+x)",
+        "{0}; floor (each distinct request once) {1}",
     ),
     Bench(
         "ablation.py",

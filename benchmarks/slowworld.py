@@ -13,6 +13,7 @@ from PIL import Image
 from pydantic import Field
 
 from mirabench.editors.shapes import ShapesEditor, ShapesEditorOptions
+from mirabench.images import image_hash
 from mirabench.metrics.shapes import ShapesMetric
 from mirabench.plugins import Options, ScoreItem
 from mirabench.registry import editors, metrics
@@ -29,9 +30,11 @@ class SlowShapesEditor(ShapesEditor):
     options: SlowEditorOptions
 
     requests = 0  # edit requests that reached any slow editor in this process (benchmarks count calls with it)
+    distinct: set[tuple[str, str, str, int]] = set()  # ... and the distinct ones: editor, input pixels, text, seed
 
     def edit_batch(self, requests: Sequence[EditRequest]) -> list[Image.Image]:
         SlowShapesEditor.requests += len(requests)
+        SlowShapesEditor.distinct.update((self.name, image_hash(r.image), r.instruction, r.seed) for r in requests)
         time.sleep(self.options.latency_ms / 1000 * len(requests))
         return super().edit_batch(requests)
 

@@ -28,7 +28,8 @@ Fault injection, five ways:
 - `error_bursts=(every, length)`: the last `length` arrivals of every `every` get a 503 (k % every >= every -
   length, k from 0; so a client's first calls go through).
 `latency_s` delays every answer; `hang_s` is how long a `hang` fault sleeps before answering.
-GET /_stats returns request and status counts. As a separate process (benchmarks: no GIL shared with the client):
+GET /_stats returns request counts (all, and distinct bodies) and status counts. As a separate process
+(benchmarks: no GIL shared with the client):
 `python tests/fakes/api_server.py --latency 0.2 --rate-429 0.05` prints its port, then serves until killed.
 """
 
@@ -187,6 +188,7 @@ class FakeAPIServer:
                 with server._lock:
                     stats = {
                         "requests": len(server.requests),
+                        "distinct": len(server._seen),  # distinct request bodies
                         "statuses": {str(k): v for k, v in server.statuses.items()},
                         "peak_in_flight": server.peak_in_flight,
                         "window_counts": list(server.window_counts),
