@@ -29,6 +29,10 @@ def test_png_encoding_is_lossless() -> None:
     assert np.array_equal(np.asarray(decode_image(encode_png(img))), arr)
     grey = img.convert("L")
     assert np.array_equal(np.asarray(decode_image(encode_png(grey)))[..., 0], np.asarray(grey))
+    for image in (img, img.convert("RGBA")):  # the packed pixels made for the hash serve the encoder as well
+        raw = image.tobytes()
+        assert image_hash(image, raw) == image_hash(image)
+        assert np.array_equal(np.asarray(decode_image(encode_png(image, raw))), np.asarray(image.convert("RGB")))
 
 
 @pytest.mark.parametrize(

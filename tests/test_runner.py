@@ -200,11 +200,11 @@ def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, monkeypatc
     real_put = ImageDir.put
     writes = {"n": 0}
 
-    def put_until_full(self: ImageDir, image: object, digest: str | None = None) -> str:
+    def put_until_full(self: ImageDir, image: object, digest: str | None = None, raw: bytes | None = None) -> str:
         writes["n"] += 1
         if writes["n"] > 3:  # the run writes each distinct image once: 5 here
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_put(self, image, digest)  # type: ignore[arg-type]
+        return real_put(self, image, digest, raw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ImageDir, "put", put_until_full)
     with pytest.raises(RunError, match="no space left .* run the same command again to resume"):

@@ -24,7 +24,8 @@ class EditOutcome:
     """An edited image (and its hash) or the error that replaced it.
 
     `key` is set when the image is new and should be cached once it is stored (callers that write the image
-    elsewhere first link that file into the cache instead of encoding it twice).
+    elsewhere first link that file into the cache instead of encoding it twice). `raw` is a new image's packed
+    pixels, made for its hash and kept for its PNG encoder.
     """
 
     image: Image.Image | None
@@ -32,6 +33,7 @@ class EditOutcome:
     error: str | None = None
     key: str | None = None
     cached: bool = False
+    raw: bytes | None = None
 
 
 def edit_key(editor: Editor, base_hash: str, request: EditRequest) -> str:
@@ -55,7 +57,8 @@ def run_edits(
     images = _isolated(editor, [requests[i] for i, _ in todo]) if todo else []
     for (i, key), out in zip(todo, images, strict=True):
         if isinstance(out, Image.Image):
-            outcomes[i] = EditOutcome(out, image_hash(out), key=key)
+            raw = out.tobytes()
+            outcomes[i] = EditOutcome(out, image_hash(out, raw), key=key, raw=raw)
         else:
             outcomes[i] = EditOutcome(None, None, error=out)
     return [o if o is not None else EditOutcome(None, None, "editor produced no result") for o in outcomes], len(todo)

@@ -139,7 +139,7 @@ def _import_one(store: RunStore, sample: Sample, path: Path, exists: bool) -> st
     except ImageLoadError as exc:
         return f"sample {sample.id!r}: {exc}"
     src_hash, out_hash = image_hash(source), image_hash(edited)
-    store.put_images([(src_hash, source), (out_hash, edited)])
+    store.put_images([(src_hash, source, None), (out_hash, edited, None)])
     raw = path.read_bytes()
     if api_image_format(raw):  # judges that send file bytes (ImgEdit) send these, not a re-encoding
         store.images.put_original(out_hash, sample.id, raw)

@@ -189,14 +189,14 @@ class Scheduler:
         outputs, editor_ms, cache_puts = self._edit(editing, self.agent.policy)
         finished: list[tuple[LiveSample, StopReason, str | None]] = []
         new_steps: list[tuple[str, Step]] = []
-        images: list[tuple[str, str, Image.Image]] = []
+        images: list[tuple[str, str, Image.Image, bytes | None]] = []
         for (s, action, seed), out in zip(editing, outputs, strict=True):
             if isinstance(out, str):
                 s.history.append(Step(len(s.history), action, None, seed, agent_ms, editor_ms, out))
                 finished.append((s, StopReason.ERROR, out))
             else:
-                digest, image = out
-                images.append((s.sample.id, digest, image))
+                digest, image, raw = out
+                images.append((s.sample.id, digest, image, raw))
                 s.history.append(Step(len(s.history), action, digest, seed, agent_ms, editor_ms))
                 s.latest, s.latest_hash = image, digest
                 if s.n_edits >= self.max_steps:
@@ -212,22 +212,22 @@ class Scheduler:
         group: Sequence[LiveSample],
         finished: Sequence[tuple[LiveSample, StopReason, str | None]],
         steps: list[tuple[str, Step]],
-        images: Sequence[tuple[str, str, Image.Image]],
+        images: Sequence[tuple[str, str, Image.Image, bytes | None]],
         cache_puts: Sequence[tuple[str, str]],
         still_live: int,
         queue: bool = False,
     ) -> None:
-        """Commit `group`'s new sources, the (sample id, digest, image) `images`, `steps` and the `finished` samples,
-        then call `on_finished`, on the committing thread. Unless `queue` (a wave's stops, handed over before its
-        edit), first wait for the commits queued before: at most the previous wave is being committed while a wave
-        edits."""
+        """Commit `group`'s new sources, the (sample id, digest, image, tobytes) `images`, `steps` and the
+        `finished` samples, then call `on_finished`, on the committing thread. Unless `queue` (a wave's stops, handed
+        over before its edit), first wait for the commits queued before: at most the previous wave is being
+        committed while a wave edits."""
         fresh = [s for s in group if s.new_source]
         for s in fresh:
             s.new_source = False
         sources = [(s.sample.id, s.source_hash) for s in fresh]
-        items = [(s.sample.id, s.source_hash, s.source) for s in fresh] + list(images)
-        writes = [(digest, image) for _, digest, image in items]
-        thumbs = {digest for sid, digest, _ in items if sid in self.thumbnail_ids}
+        items = [(s.sample.id, s.source_hash, s.source, None) for s in fresh] + list(images)
+        writes = [(digest, image, raw) for _, digest, image, raw in items]
+        thumbs = {digest for sid, digest, _, _ in items if sid in self.thumbnail_ids}
         ended = [(s.sample.id, reason, err) for s, reason, err in finished]
         done = [
             Finished(s.sample, s.source, s.latest, s.latest_hash, Trajectory(s.sample.id, list(s.history), reason, err))
@@ -303,8 +303,8 @@ class Scheduler:
 
     def _edit(
         self, editing: Sequence[tuple[LiveSample, Edit, int]], policy: str
-    ) -> tuple[list[tuple[str, Image.Image] | str], float, list[tuple[str, str]]]:
-        """Per request either (hash, image) or an error message; plus (cache key, hash) pairs to cache."""
+    ) -> tuple[list[tuple[str, Image.Image, bytes | None] | str], float, list[tuple[str, str]]]:
+        """Per request (hash, image, its packed pixels) or an error message; plus (cache key, hash) pairs to cache."""
         requests, bases = [], []
         for s, action, seed in editing:
             base, base_hash = (s.source, s.source_hash) if policy == "refine" else (s.latest, s.latest_hash)
@@ -316,8 +316,8 @@ class Scheduler:
         self.stats.editor_calls += calls
         self.stats.editor_cache_hits += sum(o.cached for o in outcomes)
         self.stats.editor_s += elapsed
-        results: list[tuple[str, Image.Image] | str] = [
-            (o.digest, o.image) if o.image is not None and o.digest else (o.error or "editor produced no result")
+        results: list[tuple[str, Image.Image, bytes | None] | str] = [
+            (o.digest, o.image, o.raw) if o.image is not None and o.digest else (o.error or "editor produced no result")
             for o in outcomes
         ]
         cache_puts = [(o.key, o.digest) for o in outcomes if o.key and o.digest]

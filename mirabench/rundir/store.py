@@ -106,18 +106,22 @@ class RunStore:
     # -- images -----------------------------------------------------------------------------------------------
 
     def put_images(
-        self, images: Iterable[tuple[str, Image.Image]], then: Callable[[str, Image.Image], None] | None = None
+        self,
+        images: Iterable[tuple[str, Image.Image, bytes | None]],
+        then: Callable[[str, Image.Image], None] | None = None,
     ) -> None:
-        """Encode and write PNGs on worker threads (the encoders release the GIL); returns when all are on disk.
-        `then(digest, image)` runs in the same worker on each image written now, while it is still in memory."""
-        todo = {d: im for d, im in images if not self.images.has(d)}  # one write per digest, even if repeated
+        """Encode and write PNGs (digest, image, its `tobytes()` if already made) on worker threads (the encoders
+        release the GIL); returns when all are on disk. `then(digest, image)` runs in the same worker on each image
+        written now, while it is still in memory."""
+        todo = {item[0]: item for item in images if not self.images.has(item[0])}  # one write per digest
 
-        def write(digest: str, image: Image.Image) -> None:
-            self.images.put(image, digest)
+        def write(item: tuple[str, Image.Image, bytes | None]) -> None:
+            digest, image, raw = item
+            self.images.put(image, digest, raw)
             if then is not None:
                 then(digest, image)
 
-        list(self._writer.map(write, todo.keys(), todo.values()))
+        list(self._writer.map(write, todo.values()))
 
     # -- samples and steps ------------------------------------------------------------------------------------
 
