@@ -2,12 +2,13 @@
 actual" table).
 
 The estimate is the one `mirabench estimate` prints (mirabench.run.estimate), made once for the whole plan before
-the run's first attempt; a resume keeps it (its work is part of that plan) and only adds lines for metrics the plan
-did not have; `score` adds what it plans to judge. The actual side is recomputed at every finish from durable
-records, so it covers every attempt: API calls, tokens and dollars from the call journal of the run store and of
-every shard store (killed attempts included), local judgements from the stored scores, agent and editor calls from
-the attempts that reached their finish (a killed attempt's local calls are not known; they cost no money), and
-agent/editor time from the committed steps.
+the run's first attempt when the plan calls a paid API (a free plan gets none: it would decode every source image
+once more before the first edit). A resume keeps it (its work is part of that plan) and only adds lines for metrics
+the plan did not have; `score` adds what it plans to judge. The actual side is recomputed at every finish from
+durable records, so it covers every attempt: API calls, tokens and dollars from the call journal of the run store
+and of every shard store (killed attempts included), local judgements from the stored scores, agent and editor
+calls from the attempts that reached their finish (a killed attempt's local calls are not known; they cost no
+money), and agent/editor time from the committed steps.
 """
 
 from __future__ import annotations
@@ -20,15 +21,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mirabench.judge.options import ClientOptions
 from mirabench.judge.prices import AS_OF, load_prices
-from mirabench.registry import metrics
+from mirabench.registry import agents, editors, metrics
 from mirabench.run.estimate import Line, estimate
 from mirabench.rundir.schema import CostLine, CostRecord
 from mirabench.rundir.shards import shard_dir
 from mirabench.rundir.store import open_readonly
 from mirabench.spec import RunSpec
 
-__all__ = ["planned_cost", "spent_cost"]
+__all__ = ["paid", "planned_cost", "spent_cost"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ def planned_cost(
     have = {line.role for line in record.estimate}
     if edit and record.estimate and all(role in have for role, _ in _roles(spec, edit)):
         return None
+    if not paid(spec):  # pricing nothing would still decode every source before the first edit: the GPU waits
+        return None
     try:
         lines = estimate(
             spec, run_dir, use_cache=use_cache, prices=load_prices(None), edit=edit, retry_failed=retry_failed
@@ -71,6 +75,12 @@ def planned_cost(
             _add(old, line)
     record.prices_as_of = AS_OF
     return record.model_dump()
+
+
+def paid(spec: RunSpec) -> bool:
+    """Whether any role of the plan calls a paid API (an agent, editor or metric with client options)."""
+    classes = [agents.get(spec.agent), editors.get(spec.editor), *(metrics.get(m) for m in spec.metrics)]
+    return any(issubclass(cls.Options, ClientOptions) for cls in classes)
 
 
 def _add(into: CostLine, line: Line) -> None:
