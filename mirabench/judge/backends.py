@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import os
 import re
 import time
@@ -42,6 +43,8 @@ GEMINI_API = Needs(modules=("google.genai",), extra="api", env=(GEMINI_KEYS,))
 """What a plugin calling the OpenAI or Gemini API needs (its `needs=`), checked before any work."""
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
+ACCOUNT_STATUS = frozenset({401, 403, 404})
+"""The key is refused, or the model (or endpoint) does not exist: no request can succeed, so none is sent again."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ class CallError(Exception):
     `retry_after`: how long this request should wait before its retry (Retry-After, Gemini's RetryInfo).
     `key_pause`: set only when the provider says the whole key is exhausted (x-ratelimit-remaining-*: 0 with its
     reset, Gemini's QuotaFailure): every call waits that long, not just this one.
+    `account`: the failure is the key's or the model's, not this request's (401, 403, 404, a 429 for billing):
+    every later call would fail the same way, so the client sends no more of them.
+    The message is one line (an HTML error page or a multi-line provider message is folded), shown to the user.
     """
 
     def __init__(
@@ -103,12 +109,14 @@ class CallError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
         key_pause: float | None = None,
+        account: bool = False,
     ) -> None:
-        super().__init__(scrub(message)[:MESSAGE_CHARS])  # servers may echo the key: scrubbed, then cut
+        super().__init__(one_line(message))
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
         self.key_pause = key_pause
+        self.account = account
 
     @property
     def retryable(self) -> bool:
@@ -124,24 +132,35 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
+def one_line(message: str) -> str:
+    """A provider's text as one message line: scrubbed (servers may echo the key), whitespace folded, then cut."""
+    return " ".join(scrub(message).split())[:MESSAGE_CHARS]
+
+
+def _seconds(value: float) -> float | None:
+    """A wait a server stated: negative is now, and a non-number (nan, inf) is no statement at all."""
+    return max(0.0, value) if math.isfinite(value) else None
+
+
 def retry_after_seconds(headers: Any) -> float | None:
-    """Retry-After as seconds (delta or HTTP date), or `retry-after-ms`; None when absent or unreadable."""
-    if headers is None:
-        return None
+    """`retry-after-ms`, else Retry-After as seconds (delta, float or HTTP date); None when absent or unreadable.
+
+    A header that is garbage must not turn a retryable 429 into a failed call, so nothing here raises."""
     try:
-        ms = headers.get("retry-after-ms")
-        if ms is not None:
-            return max(0.0, float(ms) / 1000)
-        value = headers.get("retry-after")
+        ms, value = headers.get("retry-after-ms"), headers.get("retry-after")
     except AttributeError:
         return None
-    if value is None:
-        return None
+    for raw, scale in ((ms, 0.001), (value, 1.0)):
+        try:
+            if raw is not None:
+                return _seconds(float(raw) * scale)
+        except (TypeError, ValueError):
+            pass
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        parsed = email.utils.parsedate_to_datetime(str(value)) if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return _seconds(parsed.timestamp() - time.time()) if parsed else None
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
@@ -154,7 +173,7 @@ def duration_seconds(text: Any) -> float | None:
         return None
     value = str(text).strip()
     try:
-        return max(0.0, float(value))
+        return _seconds(float(value))
     except ValueError:
         pass
     parts = _DURATION.findall(value)
@@ -221,8 +240,15 @@ def _status_error(
             key_pause = max(key_pause, wait)
     if key_pause is not None and retry_after is None:
         retry_after = key_pause
-    msg = f"HTTP {status}: {message}"
-    return CallError(kind, msg, status=status, retry_after=retry_after, key_pause=key_pause)
+    message = re.sub(r"^Error code: \d+ - ", "", message)  # the openai client's prefix: we say "HTTP n" already
+    return CallError(
+        kind,
+        f"HTTP {status}: {message}",
+        status=status,
+        retry_after=retry_after,
+        key_pause=key_pause,
+        account=status in ACCOUNT_STATUS,
+    )
 
 
 def _transport_error(exc: Exception) -> CallError:
@@ -273,6 +299,7 @@ class OpenAIBackend:
         key = os.environ.get("OPENAI_API_KEY") or ("EMPTY" if base else None)
         if key is None:
             raise CallError("client", "set OPENAI_API_KEY (or give a base_url for a local OpenAI-compatible server)")
+        self.key_env = "OPENAI_API_KEY"
         self.model = model
         self.image_detail = image_detail
         self._client = AsyncOpenAI(api_key=key, base_url=base, max_retries=0)
@@ -375,14 +402,16 @@ async def _openai_call(call: Any) -> Any:
         return await call
     except openai.APIStatusError as exc:
         if exc.status_code == 429 and getattr(exc, "code", None) == "insufficient_quota":
-            raise CallError("client", f"HTTP 429: {exc.message}", status=429) from exc
+            raise CallError("client", f"HTTP 429: {exc.message}", status=429, account=True) from exc
         delay, quota = gemini_retry(exc.body)  # Gemini's OpenAI-compatible endpoint puts RetryInfo in the body
         pause = delay if quota and exc.status_code == 429 else None
         raise _status_error(exc.status_code, exc.message, exc.response.headers, delay, pause) from exc
     except openai.APITimeoutError as exc:
         raise CallError("timeout", str(exc)) from exc
-    except openai.APIConnectionError as exc:
-        raise CallError("connection", str(exc)) from exc
+    except openai.APIConnectionError as exc:  # its own message is "Connection error."; the cause says which
+        cause = exc.__cause__
+        why = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+        raise CallError("connection", f"cannot reach {exc.request.url}: {why}") from exc
     except (openai.APIResponseValidationError, ValueError) as exc:
         raise CallError("bad_response", f"unreadable response: {exc}") from exc
 
@@ -397,9 +426,10 @@ class GeminiBackend:
         from google import genai
         from google.genai import types
 
-        key = next((os.environ[k] for k in GEMINI_KEYS if os.environ.get(k)), None)
-        if not key:
+        env = next((k for k in GEMINI_KEYS if os.environ.get(k)), None)
+        if env is None:
             raise CallError("client", "set " + " or ".join(GEMINI_KEYS))
+        key, self.key_env = os.environ[env], env
         self.model = model
         self._types = types
         opts: dict[str, Any] = {}
@@ -448,7 +478,8 @@ class GeminiBackend:
         )
         feedback = resp.prompt_feedback
         if feedback is not None and feedback.block_reason:
-            return Reply("", resp.model_version or "", usage, "blocked", str(feedback.block_reason))
+            why = str(getattr(feedback.block_reason, "value", feedback.block_reason))  # "SAFETY", not the enum's repr
+            return Reply("", resp.model_version or "", usage, "blocked", why)
         if not resp.candidates:
             raise CallError("bad_response", "response has no candidates")
         cand = resp.candidates[0]

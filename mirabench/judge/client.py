@@ -2,15 +2,24 @@
 
 Every request ends as a ChatResult with a status; nothing raises per call, nothing is lost, and each request is
 counted exactly once in the ledger whatever number of attempts it took.
+
+Two kinds of failure end more than the call at hand, because every later call would meet them too:
+- the key or the model is refused (401, 403, 404, a 429 for billing): the first such answer ends the client's
+  remaining calls unsent, with one line naming the environment variable or the model (no request per sample);
+- the provider asks for a wait longer than `max_wait_s` (Retry-After, RetryInfo, a key's reset): the calls end
+  with one line saying how long, and none is sent until that time has passed. A run never sleeps for hours in
+  silence; running the same command later resumes it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import math
 import random
 import sqlite3
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -19,10 +28,10 @@ from typing import Any, Literal
 
 from mirabench.cache import Cache, cache_key
 from mirabench.judge.accounting import Ledger, Usage
-from mirabench.judge.backends import Backend, CallError, GeminiBackend, OpenAIBackend, Reply
+from mirabench.judge.backends import Backend, CallError, GeminiBackend, OpenAIBackend, Reply, one_line
 from mirabench.judge.edits import ImageEditRequest
 from mirabench.judge.journal import Attempt, Journal, JournalError, active_journal
-from mirabench.judge.limiter import AdaptiveLimiter
+from mirabench.judge.limiter import AdaptiveLimiter, WaitTooLong
 from mirabench.judge.messages import ChatRequest
 from mirabench.secrets import MESSAGE_CHARS, scrub
 
@@ -49,6 +58,7 @@ class JudgeConfig:
     backoff_base_s: float = 0.5  # as the openai SDK (its INITIAL_RETRY_DELAY)
     backoff_max_s: float = 60.0
     backoff_threshold: float = 0.2
+    max_wait_s: float = 120.0  # the longest wait a provider may ask for that is slept out (see the module doc)
     max_calls: int | None = None
     max_cost_usd: float | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -66,6 +76,7 @@ class JudgeConfig:
             "max_concurrency": self.max_concurrency,
             "timeout_s": self.timeout_s,
             "max_attempts": self.max_attempts,
+            "max_wait_s": self.max_wait_s,
             "max_calls": self.max_calls,
             "max_cost_usd": self.max_cost_usd,
             "rpm": self.rpm,
@@ -86,6 +97,11 @@ class ChatResult:
     finish_reason: str = ""
     images: tuple[bytes, ...] = ()
     served: dict[str, str] = field(default_factory=dict)  # Reply.served: the provider's model and fingerprint
+
+    def __post_init__(self) -> None:
+        """`error` is what a user reads (a score's message, a summary line): always one line."""
+        if "\n" in self.error or "\r" in self.error:
+            object.__setattr__(self, "error", one_line(self.error))
 
     @property
     def ok(self) -> bool:
@@ -127,6 +143,7 @@ class JudgeClient:
         if self._journal is not None and config.provider != "local":
             self._carried = self._journal.totals(self.label)
         self._cache_failed = False
+        self._halt: tuple[str, float] | None = None  # why no call is sent, and until when (monotonic; inf: never)
 
     # -- identity and cache -----------------------------------------------------------------------------------
 
@@ -353,7 +370,12 @@ class JudgeClient:
         if self._limiter is None:
             c = self.config
             self._limiter = AdaptiveLimiter(
-                c.max_concurrency, c.min_concurrency, threshold=c.backoff_threshold, rpm=c.rpm, tpm=c.tpm
+                c.max_concurrency,
+                c.min_concurrency,
+                threshold=c.backoff_threshold,
+                rpm=c.rpm,
+                tpm=c.tpm,
+                max_wait_s=c.max_wait_s,
             )
         result = await self._attempts(req, self._backend, self._limiter, prepared)
         self.ledger.finished(result.status)
@@ -368,7 +390,18 @@ class JudgeClient:
         last = ""
         tokens = self._tokens(req) if c.tpm else 0
         for attempt in range(1, c.max_attempts + 1):
-            ticket = await limiter.acquire(tokens)
+            halted = self._halted()
+            if halted is None:
+                try:
+                    ticket = await limiter.acquire(tokens)
+                except WaitTooLong as exc:
+                    halted = self._halt_for(exc.seconds, last or "the key is paused")
+                else:
+                    halted = self._halted()  # set by another call while this one waited for its slot
+                    if halted is not None:
+                        await limiter.release("error", ticket=ticket)
+            if halted is not None:
+                return ChatResult("api_error", attempts=attempt - 1, error=halted)
             if not self._budget_left():
                 await limiter.release("error", ticket=ticket)
                 return ChatResult("budget", attempts=attempt - 1, error="run budget exhausted; call not sent")
@@ -388,9 +421,6 @@ class JudgeClient:
             if err is None and reply is not None:
                 billed = reply.usage.input_tokens + reply.usage.output_tokens
                 await limiter.release("ok", rate=reply.rate, tokens=billed, ticket=ticket)
-                self.ledger.concurrency(limiter.limit, limiter.key_pauses, limiter.paced)
-                self.ledger.attempt(retry=attempt > 1)
-                self.ledger.billed(c.model, reply.model, reply.usage)
                 status: Status = "refused" if reply.refusal else "ok"
                 empty = status == "ok" and not reply.text and not reply.images
                 outcome = "empty" if empty else ("refused" if reply.refusal else "ok")
@@ -407,10 +437,16 @@ class JudgeClient:
                     reply.served,
                 )
                 keep = result if outcome == "ok" and isinstance(req, ChatRequest) and reply.text else None
+                # stored before it is counted: a kill between the two must not leave a paid answer unrecorded
                 self._record(req, self._attempt(req, outcome, reply.model, reply.usage), keep)
+                self.ledger.concurrency(limiter.limit, limiter.key_pauses, limiter.paced)
+                self.ledger.attempt(retry=attempt > 1)
+                self.ledger.billed(c.model, reply.model, reply.usage)
                 if empty:
                     status, last = "api_error", "empty answer"
-                    if attempt < c.max_attempts:
+                    if reply.finish_reason in _CUT_SHORT:  # the same request would be cut short again: no retry
+                        last = f"empty answer: the output limit was reached first (finish_reason {reply.finish_reason})"
+                    elif attempt < c.max_attempts:
                         await asyncio.sleep(self._backoff(attempt, None))
                         continue
                     return ChatResult("api_error", "", reply.model, reply.usage, attempt, False, last)
@@ -419,16 +455,52 @@ class JudgeClient:
             rate_limited = err.kind == "rate_limited"
             outcome = "rate_limited" if rate_limited else "error"
             await limiter.release(outcome, err.retry_after, key_pause=err.key_pause, ticket=ticket)
+            self._record(req, self._attempt(req, err.kind, "", Usage()), None)
             self.ledger.concurrency(limiter.limit, limiter.key_pauses, limiter.paced)
             self.ledger.attempt(
                 retry=attempt > 1, rate_limited=rate_limited, timeout=err.kind == "timeout", error=err.kind
             )
-            self._record(req, self._attempt(req, err.kind, "", Usage()), None)
             last = str(err)
+            if err.account:
+                return ChatResult("api_error", attempts=attempt, error=self._halt_for(math.inf, self._account(err)))
             if not err.retryable or attempt == c.max_attempts:
                 break
+            wait = max(err.retry_after or 0.0, err.key_pause or 0.0)
+            if wait > c.max_wait_s:
+                return ChatResult("api_error", attempts=attempt, error=self._halt_for(wait, last))
             await asyncio.sleep(self._backoff(attempt, err.retry_after))
         return ChatResult("api_error", attempts=attempt, error=last)
+
+    def _halted(self) -> str | None:
+        """Why calls are not sent now (an account failure, a wait past `max_wait_s`), or None."""
+        if self._halt is not None and time.monotonic() < self._halt[1]:
+            return self._halt[0]
+        return None
+
+    def _halt_for(self, seconds: float, why: str) -> str:
+        """Send no call for `seconds` (inf: for good) and return the one line every call ended by it carries."""
+        line = one_line(why)
+        if math.isfinite(seconds):
+            line = (
+                f"{line}; the provider asks to wait {seconds:.0f} s, more than max_wait_s={self.config.max_wait_s:g}:"
+                " calls are not sent until then (run the same command later to resume)"
+            )
+        with self._lock:
+            if self._halt is None or self._halt[1] < time.monotonic() + seconds:
+                self._halt = (line, time.monotonic() + seconds)
+            return self._halt[0]
+
+    def _account(self, err: CallError) -> str:
+        """An account failure as the user can act on it: the key's environment variable, or the model's name."""
+        if err.status in (401, 403):
+            env = getattr(self._backend, "key_env", "the API key's environment variable")
+            return f"{err} (the API refused the key: check {env}); no further calls are sent"
+        if err.status == 404:
+            where = f" at {self.config.base_url}" if self.config.base_url else ""
+            return (
+                f"{err} (model {self.config.model!r} not found{where}: check the model name); no further calls are sent"
+            )
+        return f"{err} (the account's quota or billing); no further calls are sent"
 
     def _attempt(self, req: ChatRequest | ImageEditRequest, outcome: str, model: str, usage: Usage) -> Attempt:
         key = self.key(req) if isinstance(req, ChatRequest) else ""
@@ -483,6 +555,10 @@ class JudgeClient:
                 self._cache_put(requests[i], res)
                 out[i] = res
         return [r for r in out if r is not None]
+
+
+_CUT_SHORT = frozenset({"length", "MAX_TOKENS"})
+"""finish_reason of an answer stopped by the output-token limit (OpenAI, Gemini)."""
 
 
 def _answer(result: ChatResult) -> dict[str, Any]:

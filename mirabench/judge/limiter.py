@@ -14,6 +14,8 @@ sustained share of 429s among recent calls means we are too many. So:
   QuotaFailure) or when the window rule above finds the 429s sustained, and then for the time stated;
 - proactive pacing: the `x-ratelimit-remaining-*` / `-reset-*` headers of answers give an allowance of calls
   (and tokens) until the reset; once it is spent, calls wait for the reset instead of collecting 429s;
+- a wait longer than `max_wait_s` (a daily quota's reset, a Retry-After of hours) is not slept out in silence:
+  `acquire` raises `WaitTooLong` and the client ends the call with one line saying so;
 - optional `rpm` / `tpm` for a known tier: a sliding window (no more than that many calls, or estimated tokens,
   in any `period_s`), so such a run never sees a 429 even from a fixed-window quota, which a leaky bucket that
   starts full would overrun by up to twice its rate in the first period.
@@ -26,7 +28,15 @@ import time
 from collections import deque
 from typing import Any
 
-__all__ = ["AdaptiveLimiter", "Allowance", "SlidingWindow"]
+__all__ = ["AdaptiveLimiter", "Allowance", "SlidingWindow", "WaitTooLong"]
+
+
+class WaitTooLong(Exception):
+    """The provider asks for a longer wait than the run allows (`max_wait_s`): `seconds` to wait, from now."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"{seconds:.0f} s")
+        self.seconds = seconds
 
 
 class SlidingWindow:
@@ -106,8 +116,10 @@ class AdaptiveLimiter:
         rpm: float | None = None,
         tpm: float | None = None,
         period_s: float = 60.0,
+        max_wait_s: float = float("inf"),
     ) -> None:
         self.maximum = max(1, maximum)
+        self.max_wait_s = max_wait_s
         self.minimum = max(1, min(minimum, self.maximum))
         self.limit = self.maximum
         self.threshold = threshold
@@ -142,6 +154,7 @@ class AdaptiveLimiter:
         """Wait for a slot, then for any key pause, header-announced reset, or room in the rpm/tpm windows.
 
         `tokens`: the call's estimated tokens, for `tpm`. Returns the call's ticket (for `release`).
+        Raises `WaitTooLong` (the slot given back) when the wait would be longer than `max_wait_s`.
         """
         cond = self._condition()
         async with cond:
@@ -160,6 +173,9 @@ class AdaptiveLimiter:
             )
             if delay <= 0:
                 break
+            if delay > self.max_wait_s:
+                await self._give_back()
+                raise WaitTooLong(delay)
             paced = paced or self.resume_at <= now
             await asyncio.sleep(delay)
         self.paced += int(paced)
@@ -172,6 +188,13 @@ class AdaptiveLimiter:
         self.sent += 1
         self._flying.add(self.sent)
         return self.sent
+
+    async def _give_back(self) -> None:
+        """Return a slot taken by `acquire` for a call that is not sent."""
+        cond = self._condition()
+        async with cond:
+            self.in_flight -= 1
+            cond.notify(1)
 
     async def release(
         self,

@@ -32,6 +32,9 @@ class ClientOptions(Options):
     max_concurrency: Concurrency = 16
     timeout_s: Timeout = 120.0
     max_attempts: Attempts = 6
+    max_wait_s: float = Field(
+        120.0, gt=0, description="longest provider-asked wait slept out; a longer one ends the calls with one line"
+    )
     cache: bool = Field(
         True,
         validation_alias=AliasChoices("cache", "use_cache"),
@@ -68,6 +71,7 @@ class ClientOptions(Options):
             "max_concurrency": self.max_concurrency,
             "timeout_s": self.timeout_s,
             "max_attempts": self.max_attempts,
+            "max_wait_s": self.max_wait_s,
             "max_calls": self.max_calls,
             "max_cost_usd": self.max_cost_usd,
             "prices": self.prices(model),
@@ -85,6 +89,7 @@ CLIENT_FIELDS = (
     "max_concurrency",
     "timeout_s",
     "max_attempts",
+    "max_wait_s",
     "cache",
     "price_in_per_m",
     "price_out_per_m",

@@ -27,6 +27,8 @@ Fault injection, five ways:
   with remaining 0, the reset and a Retry-After;
 - `error_bursts=(every, length)`: the last `length` arrivals of every `every` get a 503 (k % every >= every -
   length, k from 0; so a client's first calls go through).
+- `script(received)`: a test's own answer to a request (`Scripted`: any status, headers and raw body, or a transport
+  fault: close the socket unanswered, reset it, cut the body short, stall), or None for the usual handling.
 `latency_s` delays every answer; `hang_s` is how long a `hang` fault sleeps before answering.
 GET /_stats returns request counts (all, and distinct bodies) and status counts. As a separate process
 (benchmarks: no GIL shared with the client):
@@ -39,6 +41,8 @@ import hashlib
 import json
 import random
 import re
+import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -48,7 +52,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeAPIServer", "Received", "default_answer"]
+__all__ = ["FakeAPIServer", "Received", "Scripted", "default_answer"]
 
 _FAULT = re.compile(r"FAULT:(400|429|500|503|hang|malformed|noscore|refusal|empty|exhausted)x(\d+)")
 REFUSAL = "I'm sorry, but I can't assist with that request."
@@ -73,6 +77,24 @@ class Received:
     n_images: int
     fault: str = ""
     t: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """A scripted answer. `action`: "" (send it), "close" (close the socket without a word), "reset" (TCP RST before
+    answering), "cut" (headers and half the body, then RST), "stall" (sleep `stall_s`, then send it)."""
+
+    status: int = 200
+    body: bytes | dict[str, Any] | list[Any] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    action: str = ""
+    stall_s: float = 0.0
+
+    def payload(self) -> bytes:
+        return self.body if isinstance(self.body, bytes) else json.dumps(self.body).encode()
+
+
+Script = Callable[[Received], "Scripted | None"]
 
 
 class _Server(ThreadingHTTPServer):
@@ -102,8 +124,10 @@ class FakeAPIServer:
         model_versions: dict[str, str] | None = None,
         fingerprint: str = "fp_fake",
         log_bodies: bool = True,
+        script: Script | None = None,
     ) -> None:
         self.answer = answer
+        self.script = script
         self.latency_s = latency_s
         self.rate_429 = rate_429
         self.retry_after = retry_after
@@ -269,11 +293,37 @@ class FakeAPIServer:
         try:
             if self.latency_s:
                 time.sleep(self.latency_s)
-            with self._extra_headers(limits):
-                self._respond(h, provider, model, text, body, fault)
+            scripted = self.script(rec) if self.script is not None else None
+            if scripted is not None:
+                self._scripted(h, scripted)
+            else:
+                with self._extra_headers(limits):
+                    self._respond(h, provider, model, text, body, fault)
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def _scripted(self, h: BaseHTTPRequestHandler, s: Scripted) -> None:
+        """Play a `Scripted` answer; transport faults leave the connection closed (the client must reconnect)."""
+        if s.stall_s:
+            time.sleep(s.stall_s)
+        payload = s.payload()
+        if s.action in ("close", "reset", "cut"):
+            h.close_connection = True
+            with self._lock:
+                self.statuses[0] += 1  # no status reached the client
+            if s.action == "cut":
+                head = f"HTTP/1.1 {s.status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}"
+                h.wfile.write(head.encode() + b"\r\n\r\n" + payload[: len(payload) // 2])
+                h.wfile.flush()
+            if s.action in ("reset", "cut"):  # SO_LINGER 0: close() sends RST instead of FIN
+                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.connection.close()
+            return
+        try:
+            self._send(h, s.status, payload, s.headers)
+        except OSError:  # the client gave up first (a stall past its timeout)
+            h.close_connection = True
 
     def _quota_headers(self) -> tuple[dict[str, str], bool]:
         """Count this arrival against the fixed-window quota (under the lock): its x-ratelimit headers (or {}), and
