@@ -180,7 +180,8 @@ def test_a_wait_past_max_wait_ends_the_calls_with_one_line_instead_of_sleeping(
     assert fake_api.count() == 1 and [x.attempts for x in results] == [1, 0, 0, 0]  # the rest were never sent
     check(r, fake_api, results)
     assert len({x.error for x in results}) == 1
-    assert "wait 86400 s, more than max_wait_s=5" in results[0].error and "run the same command later" in results[0].error
+    line = results[0].error
+    assert "wait 86400 s, more than max_wait_s=5" in line and "run the same command later" in line
 
 
 # -- 200 answers that are not answers ----------------------------------------------------------------------------
