@@ -21,6 +21,7 @@ import sqlite3
 import threading
 import time
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -605,16 +606,17 @@ async def _within(coro: Any, seconds: float) -> Any:
         return await coro
 
 
-class LazyClient:
+class LazyClient(ABC):
     """A metric's judge client, opened on first use (listing, hashing and dry runs never open one), closed once.
 
-    Mixed into judge metrics before their plugin base (`class MyJudge(LazyClient, Metric)`); they say how the
-    client is made in `make_client`."""
+    Mixed into judge metrics before their plugin base (`class MyJudge(LazyClient, Metric)`), which say how the
+    client is made."""
 
     _client: JudgeClient | None = None
 
+    @abstractmethod
     def make_client(self) -> JudgeClient:
-        raise NotImplementedError
+        """A new client for this metric's provider and options."""
 
     @property
     def client(self) -> JudgeClient:
