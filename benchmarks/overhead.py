@@ -8,13 +8,20 @@ background threads, e.g. the committer, run while a backend call is in progress,
 time would hide their work). CPU time (process minus backends) is printed beside it because on a shared machine
 other jobs stretch the wall time but not the CPU time.
 
-    python benchmarks/overhead.py [--samples 200] [--steps 5] [--cores 1]
+The run directories go under `--dir` (default benchmarks/out/, the project's disk, where a user's runs/ also is) and
+are deleted when the script ends, never between its runs: ext4 looks past recently deleted inodes when it allocates
+new ones (the kernel's `recently_deleted` check), so files created just after a run's ~1,200 files were deleted cost
+several times more (seen here: 0.6-0.8 ms instead of 0.02-0.1 ms per file, the largest swing in this figure). The
+script prints what writing one PNG-sized file costs there, the disk's share of a sample-step.
+
+    python benchmarks/overhead.py [--samples 200] [--steps 5] [--cores 1] [--dir benchmarks/out]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -115,7 +122,8 @@ def bare_loop(n: int, steps: int) -> float:
     return time.perf_counter() - t0
 
 
-def harness(n: int, steps: int, use_cache: bool) -> dict[str, Any]:
+def harness(n: int, steps: int, use_cache: bool, where: Path) -> dict[str, Any]:
+    """One run into a new folder under `where` (kept until the script ends: see `main`)."""
     spec = RunSpec(
         suite="bench-photos",
         agent="bench-fixed",
@@ -125,12 +133,12 @@ def harness(n: int, steps: int, use_cache: bool) -> dict[str, Any]:
         suite_options={"n": n},
         agent_options={"n": n, "steps": steps},
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["MIRABENCH_CACHE_DIR"] = str(Path(tmp) / "cache")
-        BACKEND.update(cpu=0.0)
-        t0, c0 = time.perf_counter(), time.process_time()
-        result = run(spec, Path(tmp) / "run", use_cache=use_cache)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    tmp = Path(tempfile.mkdtemp(dir=where))
+    os.environ["MIRABENCH_CACHE_DIR"] = str(tmp / "cache")
+    BACKEND.update(cpu=0.0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = run(spec, tmp / "run", use_cache=use_cache)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     ss = n * steps
     return {
         "wall": wall,
@@ -141,31 +149,60 @@ def harness(n: int, steps: int, use_cache: bool) -> dict[str, Any]:
     }
 
 
+def file_cost_ms(where: Path, n: int = 200, size: int = 400_000) -> float:
+    """What creating and writing one PNG-sized file costs in `where` now (the disk's share of a sample-step)."""
+    probe = Path(tempfile.mkdtemp(dir=where))
+    data = os.urandom(size)
+    t0 = time.perf_counter()
+    for i in range(n):
+        (probe / f"{i}.bin").write_bytes(data)
+    return 1000 * (time.perf_counter() - t0) / n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--cores", type=int, default=1, help="pin the process to this many cores")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("benchmarks/out"),
+        help="where the run directories go (a user's runs/ sits "
+        "on the project's disk); all are deleted when the script ends, not between runs (see the module docstring)",
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
     n, steps = args.samples, args.steps
-    harness(10, steps, False)  # one-time costs (report modules, templates) are not per sample-step
+    args.dir.mkdir(parents=True, exist_ok=True)
+    where = Path(tempfile.mkdtemp(prefix="overhead-", dir=args.dir))
+    try:
+        _measure(n, steps, args.cores, where)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def _measure(n: int, steps: int, cores: int, where: Path) -> None:
+    harness(10, steps, False, where)  # one-time costs (report modules, templates) are not per sample-step
     bare = bare_loop(n, steps)  # after the warm-up run: under the same allocator settings as the runs
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    disk = file_cost_ms(where)
     print(
-        f"machine: {os.cpu_count()} cores visible, pinned to {args.cores}, load average {load:.2f}; "
-        f"{n} samples x {steps} steps, 512x512"
+        f"machine: {os.cpu_count()} cores visible, pinned to {cores}, load average {load:.2f}; "
+        f"{n} samples x {steps} steps, 512x512; run directories in {where.parent} "
+        f"(writing a 400 kB file there: {disk:.2f} ms)"
     )
     print(f"bare sequential loop (no storage): {bare:.2f} s = {1000 * bare / (n * steps):.3f} ms per sample-step")
     for use_cache in (False, True):
-        h = harness(n, steps, use_cache)
+        h = harness(n, steps, use_cache, where)
         per = h["harness_ms"]
         print(
             f"mirabench run (cache {'on' if use_cache else 'off'}): {h['wall']:.2f} s wall, "
             f"{h['sample_steps'] / h['wall']:.0f} sample-steps/s; harness overhead {per:.2f} ms per sample-step "
             f"(CPU {h['harness_cpu_ms']:.2f} ms; committing, on its own thread: {h['store_ms']:.2f} ms wall); "
-            f"ratio to bare loop {h['wall'] / bare:.1f}x; target < 3 ms: {'met' if per < 3 else 'NOT met'}"
+            f"ratio to bare loop {h['wall'] / bare:.1f}x; target < 3 ms: {'met' if per < 3 else 'NOT met'} "
+            f"(disk: {disk:.2f} ms per 400 kB file)"
         )
 
 

@@ -41,8 +41,8 @@ BENCHES = [
         "harness cost per sample-step, 512px, 1 core, cache off",
         ["--samples", "100"],
         [],
-        r"cache off\): .*?harness overhead ([\d.]+) ms per sample-step \(CPU ([\d.]+) ms",
-        "{0} ms wall, {1} ms CPU (load inflates wall)",
+        r"cache off\): .*?harness overhead ([\d.]+) ms per sample-step \(CPU ([\d.]+) ms.*disk: ([\d.]+) ms",
+        "{0} ms wall, {1} ms CPU (load inflates wall); writing a 400 kB file {2} ms",
     ),
     Bench(
         "overlap.py",
@@ -57,8 +57,8 @@ BENCHES = [
         "the paper's whole study: mirabench's plan / naive protocol",
         ["--samples", "8"],
         [],
-        r"mirabench / naive: (.*?); target.*the floor is ([\d.]+x)",
-        "{0}; floor (each distinct request once) {1}",
+        r"mirabench / naive: (.*?); target.*against naive with B and C sharing runs: all calls ([\d.]+x)",
+        "{0}; vs naive with Tables B and C sharing runs {1} (the plan's floor)",
     ),
     Bench(
         "ablation.py",

@@ -277,7 +277,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     The temp name carries the writer's PID, so a sweep can tell a dead writer's leftovers from a live one's.
     The file is created with mode 0666 less the umask (0644 under 022), like any file the user writes, so run
     directories and reports can be shared; mkstemp's 0600 would make every output private."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
@@ -285,6 +284,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             break
         except FileExistsError:
             continue
+        except FileNotFoundError:  # the first file of a new folder (not checked before every write: a syscall each)
+            path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -8,7 +8,7 @@ import os
 import re
 from typing import Any
 
-__all__ = ["MESSAGE_CHARS", "scrub", "scrub_all"]
+__all__ = ["MESSAGE_CHARS", "scrub", "scrub_all", "secret_values"]
 
 MESSAGE_CHARS = 500
 """Error messages are cut to this many characters, always after scrubbing (a cut key would survive as a prefix)."""
@@ -17,21 +17,27 @@ _MIN_LEN = 8  # shorter values (e.g. "1", "true") are not credentials and would 
 _USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 
 
-def scrub(text: str) -> str:
+def secret_values() -> list[str]:
+    """The values of the secret-looking environment variables now (read once per `scrub_all`, not per string)."""
+    return [v for k, v in os.environ.items() if len(v) >= _MIN_LEN and _SECRET_ENV.search(k)]
+
+
+def scrub(text: str, secrets: list[str] | None = None) -> str:
     """`text` with every secret-looking environment variable's value and every URL's userinfo (user:password@)
-    replaced by `***`."""
-    for name, value in os.environ.items():
-        if len(value) >= _MIN_LEN and _SECRET_ENV.search(name) and value in text:
+    replaced by `***`. `secrets`: `secret_values()` when the caller scrubs many strings at once."""
+    for value in secret_values() if secrets is None else secrets:
+        if value in text:
             text = text.replace(value, "***")
     return _USERINFO.sub(r"\1***@", text) if "@" in text else text
 
 
-def scrub_all(value: Any) -> Any:
+def scrub_all(value: Any, secrets: list[str] | None = None) -> Any:
     """`scrub` applied to every string in nested dicts, lists and tuples (keys included)."""
+    secrets = secret_values() if secrets is None else secrets
     if isinstance(value, str):
-        return scrub(value)
+        return scrub(value, secrets)
     if isinstance(value, dict):
-        return {scrub_all(k): scrub_all(v) for k, v in value.items()}
+        return {scrub_all(k, secrets): scrub_all(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(scrub_all(v) for v in value)
+        return type(value)(scrub_all(v, secrets) for v in value)
     return value

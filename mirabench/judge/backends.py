@@ -21,7 +21,7 @@ from mirabench.judge.accounting import Usage
 from mirabench.judge.edits import ImageEditRequest, openai_edit_params
 from mirabench.judge.messages import ChatRequest, gemini_contents, openai_messages
 from mirabench.plugins import Needs
-from mirabench.secrets import MESSAGE_CHARS, scrub, scrub_all
+from mirabench.secrets import MESSAGE_CHARS, scrub, scrub_all, secret_values
 
 __all__ = [
     "GEMINI_API",
@@ -83,11 +83,12 @@ class Reply:
 
     def __post_init__(self) -> None:
         """Everything a provider wrote is scrubbed here, once, before anything stores, caches or parses it."""
-        object.__setattr__(self, "text", scrub(self.text))
-        object.__setattr__(self, "model", scrub(self.model))
-        object.__setattr__(self, "finish_reason", scrub(self.finish_reason))
-        object.__setattr__(self, "refusal", None if self.refusal is None else scrub(self.refusal))
-        object.__setattr__(self, "served", scrub_all(self.served))
+        secrets = secret_values()
+        object.__setattr__(self, "text", scrub(self.text, secrets))
+        object.__setattr__(self, "model", scrub(self.model, secrets))
+        object.__setattr__(self, "finish_reason", scrub(self.finish_reason, secrets))
+        object.__setattr__(self, "refusal", None if self.refusal is None else scrub(self.refusal, secrets))
+        object.__setattr__(self, "served", scrub_all(self.served, secrets))
 
 
 class CallError(Exception):

@@ -29,6 +29,7 @@ from mirabench.rundir.schema import CostLine, CostRecord
 from mirabench.rundir.shards import shard_dir
 from mirabench.rundir.store import open_readonly
 from mirabench.spec import RunSpec
+from mirabench.types import Sample
 
 __all__ = ["paid", "planned_cost", "spent_cost"]
 
@@ -48,8 +49,10 @@ def planned_cost(
     use_cache: bool = True,
     edit: bool = True,
     retry_failed: bool = False,
+    samples: Sequence[Sample] | None = None,
 ) -> dict[str, Any] | None:
     """run.json's `cost` with this command's estimate in it, or None when it needs none (a resume of a planned run).
+    `samples`: the suite's records when the caller has loaded them already (a run does, for itself).
 
     A run (`edit`) adds lines only for roles its record lacks; a score adds its planned judgements to the lines.
     An estimate that fails is logged and left out: it must never stop the run it describes."""
@@ -61,7 +64,13 @@ def planned_cost(
         return None
     try:
         lines = estimate(
-            spec, run_dir, use_cache=use_cache, prices=load_prices(None), edit=edit, retry_failed=retry_failed
+            spec,
+            run_dir,
+            use_cache=use_cache,
+            prices=load_prices(None),
+            edit=edit,
+            retry_failed=retry_failed,
+            samples=samples,
         )
     except Exception as exc:  # the estimate is a report, not a precondition
         log.warning("no cost estimate recorded for %s: %s: %s", run_dir, type(exc).__name__, exc)

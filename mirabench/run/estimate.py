@@ -156,14 +156,16 @@ def estimate(
     prices: dict[str, tuple[float, float]] | None = None,
     edit: bool = True,
     retry_failed: bool = False,
+    samples: Sequence[Sample] | None = None,
 ) -> list[Line]:
     """The plan's cost, per role: agent, editor, then each metric (see the module docstring for the rules).
 
-    `edit=False` prices `mirabench score`: unfinished samples are left alone, only saved images are judged."""
+    `edit=False` prices `mirabench score`: unfinished samples are left alone, only saved images are judged.
+    `samples`: the suite's records if the caller has them (a run loads them once, for itself and its estimate)."""
     table = prices or {}
     spec = resolve(spec)  # as the run does: shared metric options, validated plugin options
-    suite = suites.build(spec.suite, **spec.suite_options)
-    samples = load_samples(suite, spec.limit)
+    if samples is None:
+        samples = load_samples(suites.build(spec.suite, **spec.suite_options), spec.limit)
     built = [metrics.build(n, **spec.metric_options.get(n, {})) for n in spec.metrics]
     done = _read_run_dir(out, {m.name: cache_key(m.identity()) for m in built}, retry_failed)
     agent_cls, editor_cls = agents.get(spec.agent), editors.get(spec.editor)

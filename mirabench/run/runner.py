@@ -246,9 +246,9 @@ def _run_locked(
     pacing: _Pacing,
     progress: Progress | None,
 ) -> RunResult:
-    cost = None if sharded and sharded.rank else _planned_cost(spec, run_dir, config_hash, use_cache)
+    samples = load_samples(suite, spec.limit)  # once: the estimate plans over the same records
+    cost = None if sharded and sharded.rank else _planned_cost(spec, run_dir, config_hash, use_cache, samples)
     manifest, resumed = _begin(run_dir, spec, config_hash, identities, sharded, cost)
-    samples = load_samples(suite, spec.limit)
     db = shard_db(run_dir, sharded) if sharded else None
     with _run_store(run_dir, db) as store:
         store.add_samples((s.id, i, s.category, s.instruction) for i, s in enumerate(samples))
@@ -320,7 +320,9 @@ def _run_store(run_dir: Path, db: Path | None = None) -> Iterator[RunStore]:
             store.close()
 
 
-def _planned_cost(spec: RunSpec, run_dir: Path, config_hash: str, use_cache: bool) -> dict[str, Any] | None:
+def _planned_cost(
+    spec: RunSpec, run_dir: Path, config_hash: str, use_cache: bool, samples: Sequence[Sample]
+) -> dict[str, Any] | None:
     """run.json's `cost` with the estimate of this run, before anything runs (None: it has one, or is refused)."""
     from mirabench.run.costs import planned_cost
 
@@ -330,7 +332,7 @@ def _planned_cost(spec: RunSpec, run_dir: Path, config_hash: str, use_cache: boo
         return None  # _begin says why
     if before and before.get("config_hash") != config_hash:
         return None
-    return planned_cost(spec, run_dir, before.get("cost"), use_cache=use_cache)
+    return planned_cost(spec, run_dir, before.get("cost"), use_cache=use_cache, samples=samples)
 
 
 def _begin(

@@ -82,10 +82,15 @@ class Run:
             return None
         path = self.path / rel
         try:
-            inside = path.resolve().is_relative_to(self.path.resolve()) and path.is_file()
+            inside = path.resolve().is_relative_to(self._root) and path.is_file()
         except (OSError, ValueError):
             return None
         return path if inside else None
+
+    @cached_property
+    def _root(self) -> Path:
+        """The run directory with its links resolved, once (a report asks `file` for every image it shows)."""
+        return self.path.resolve()
 
     def scores(self, column: str) -> dict[str, float | None]:
         """One score column over the run's samples, by id (None where the judgement failed or is missing)."""
