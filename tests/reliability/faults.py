@@ -20,6 +20,7 @@ import errno
 import os
 import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,7 @@ from mirabench.types import Action, AgentState, EditRequest
 
 ENV = "MIRABENCH_FAULT"
 CALLS: Counter[str] = Counter()
+_COUNTING = threading.Lock()
 TESTS = Path(__file__).resolve().parents[1]
 
 
@@ -47,7 +49,9 @@ def armed(stage: str) -> tuple[str, str] | None:
 
 def fire(stage: str) -> str | None:
     """Count a call of `stage`; raise, crash or return the kind ('garbage' / per-sample kinds) when armed."""
-    CALLS[stage] += 1
+    with _COUNTING:  # hooked calls run on several threads (images are written by a pool): each sees its own count
+        CALLS[stage] += 1
+        n = CALLS[stage]
     fault = armed(stage)
     if fault is None:
         return None
@@ -55,10 +59,10 @@ def fire(stage: str) -> str | None:
     if not arg.isdigit():
         return kind  # per-sample faults are applied by the caller
     if kind == "transient":
-        if CALLS[stage] == 1:
+        if n == 1:
             raise RuntimeError(f"injected transient {stage} fault")
         return None
-    if CALLS[stage] != int(arg):
+    if n != int(arg):
         return None
     if kind == "crash":
         sys.stdout.flush()
