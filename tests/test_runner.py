@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import threading
@@ -13,8 +14,9 @@ from PIL import Image
 from toyworld import CALLS, GreyMetric, ToyEditor, grey, reset_calls
 
 from mirabench.plugins import ScoreItem
+from mirabench.reports.leaderboard import write_report
 from mirabench.run.runner import RunError, run, score_run
-from mirabench.rundir.store import RunStore
+from mirabench.rundir.store import RunStore, read_thumbnails
 from mirabench.spec import RunSpec
 from mirabench.types import EditRequest, Score, Trajectory
 
@@ -260,15 +262,36 @@ def test_gallery_thumbnails_are_made_in_the_run_and_match_the_reports(
 
     from_files: list[Path] = []
     real_thumb = gallery._thumb
-    monkeypatch.setattr(gallery, "_thumb", lambda src, dest: from_files.append(dest) or real_thumb(src, dest))
+    monkeypatch.setattr(gallery, "_thumb", lambda src, dest, px: from_files.append(dest) or real_thumb(src, dest, px))
     result = run(toy_spec(), tmp_path / "r", use_cache=False)
-    thumbs = sorted((result.run_dir / "thumbs").glob("*.jpg"))
+    kept = read_thumbnails(result.run_dir / "store.sqlite")
     images = sorted((result.run_dir / "images").glob("*.png"))
-    assert [t.stem for t in thumbs] == [i.stem for i in images] and len(images) == 5  # distinct greys
+    assert sorted(kept) == [i.stem for i in images] and len(images) == 5  # distinct greys
     assert from_files == []  # every gallery image was thumbnailed while in memory: the report decoded none
-    for image in images:  # byte for byte what the report makes from the stored PNG
-        assert real_thumb(image, tmp_path / "again.jpg")
-        assert (tmp_path / "again.jpg").read_bytes() == (result.run_dir / "thumbs" / f"{image.stem}.jpg").read_bytes()
+    assert not (result.run_dir / "thumbs").exists()  # the run's page embeds them: no file per thumbnail
+    page = (result.run_dir / "report.html").read_text()
+    for image in images:  # byte for byte what the report makes from the stored PNG, and in the page
+        assert real_thumb(image, tmp_path / "again.jpg", gallery.THUMB_PX)
+        again = (tmp_path / "again.jpg").read_bytes()
+        assert kept[image.stem] == again
+        assert base64.b64encode(again).decode() in page
+
+    site = write_report([result.run_dir, result.run_dir], tmp_path / "site")  # a folder: thumbnails as files
+    made = sorted((site.parent / "thumbs").glob("*.jpg"))
+    assert [t.stem for t in made] == sorted(kept) and from_files == []
+    assert all(t.read_bytes() == kept[t.stem] for t in made)
+
+
+def test_a_stored_thumbnail_that_is_not_a_jpeg_is_made_again_from_the_image(tmp_path: Path) -> None:
+    result = run(toy_spec(), tmp_path / "r", use_cache=False)
+    kept = read_thumbnails(result.run_dir / "store.sqlite")
+    with sqlite3.connect(result.run_dir / "store.sqlite") as db:  # a tampered store
+        db.execute("UPDATE thumbnails SET jpeg=?", (b"<script>alert(1)</script>",))
+    db.close()
+    assert read_thumbnails(result.run_dir / "store.sqlite") == {}
+    site = write_report([result.run_dir, result.run_dir], tmp_path / "site")
+    made = {t.stem: t.read_bytes() for t in (site.parent / "thumbs").glob("*.jpg")}
+    assert made == kept  # made from the PNGs, the same bytes the run had kept
 
 
 @pytest.mark.parametrize("between", [False, True])

@@ -19,7 +19,7 @@ from runprobe import committed_steps
 
 from mirabench.run.runner import RunResult, merge_run, run
 from mirabench.rundir.shards import Shard, ShardError, pin_local_device, shard_from_env
-from mirabench.rundir.store import RunStore
+from mirabench.rundir.store import RunStore, read_thumbnails
 from mirabench.spec import RunSpec
 from mirabench.types import Score, ScoreStatus, StopReason
 
@@ -134,6 +134,8 @@ def test_three_ranks_merge_to_the_single_process_result(
     assert manifest["calls"]["agent"] == reference.stats.agent_calls  # no sample ran twice, none was skipped
     assert manifest["calls"]["editor"] == reference.stats.editor_calls
     assert manifest["backend_info"] == {"editor": [{"ledger": "one per rank"}] * 3}
+    # the gallery's thumbnails, made by each rank in its own store, are all in the merged store
+    assert read_thumbnails(out / "store.sqlite") == read_thumbnails(reference.run_dir / "store.sqlite") != {}
 
     again = merge_run(out)  # idempotent
     assert again.summary == results[2].summary

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,9 @@ __all__ = [
     "embed_thumbnails",
     "gallery_data",
     "make_thumbnails",
+    "place_thumbnails",
     "thumbnail_path",
-    "write_thumbnail",
+    "thumbnail_jpeg",
 ]
 
 THUMB_PX = 160
@@ -50,9 +51,9 @@ def thumbnail_path(out_dir: Path, image_rel: str) -> Path:
     return out_dir / THUMB_DIR / f"{Path(image_rel).stem}{THUMB_SUFFIX}"
 
 
-def write_thumbnail(image: Image.Image, dest: Path, px: int = THUMB_PX) -> None:
-    """Thumbnail an image into `dest` (JPEG, atomically), at most `px` on a side. The run calls this while a step's
-    image is still in memory (a PNG decode saved), the report for any thumbnail still missing; same bytes."""
+def thumbnail_jpeg(image: Image.Image, px: int = THUMB_PX) -> bytes:
+    """An image's thumbnail as JPEG bytes, at most `px` on a side. The run makes it while a step's image is still
+    in memory (kept in its store), a report for any thumbnail the run has none of (from the PNG); same bytes."""
     im = image if image.mode == "RGB" else image.convert("RGB")
     factor = -(-max(im.size) // px)
     if factor > 1:
@@ -61,7 +62,7 @@ def write_thumbnail(image: Image.Image, dest: Path, px: int = THUMB_PX) -> None:
         im = im.reduce(factor)
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=80)
-    atomic_write_bytes(dest, buf.getvalue())
+    return buf.getvalue()
 
 
 def _thumb(src: Path, dest: Path, px: int = THUMB_PX) -> bool:
@@ -69,21 +70,49 @@ def _thumb(src: Path, dest: Path, px: int = THUMB_PX) -> bool:
         with Image.open(src) as im:
             im.draft("RGB", (px * 2, px * 2))  # JPEG sources decode at reduced size
             im.load()
-            write_thumbnail(im, dest, px)
+            atomic_write_bytes(dest, thumbnail_jpeg(im, px))
         return True
     except OSError:
         return False
 
 
-def make_thumbnails(jobs: dict[Path, Path], workers: int | None = None, px: int = THUMB_PX) -> int:
-    """Write each missing thumbnail dest (at most `px` on a side) from its src (in threads: Pillow decodes without
-    the GIL); returns how many were made."""
+def make_thumbnails(
+    jobs: Mapping[Path, Path],
+    stored: Mapping[Path, bytes] | None = None,
+    workers: int | None = None,
+    px: int = THUMB_PX,
+) -> int:
+    """Write each missing thumbnail dest: the run's own (`stored`) when it kept one, else made from its src (in
+    threads: Pillow decodes without the GIL); returns how many were written."""
+    stored = stored or {}
     todo = [(s, d) for d, s in jobs.items() if not d.exists()]
     if not todo:
         return 0
     todo[0][1].parent.mkdir(parents=True, exist_ok=True)
+
+    def one(src: Path, dest: Path) -> bool:
+        kept = stored.get(dest)
+        if kept is None:
+            return _thumb(src, dest, px)
+        atomic_write_bytes(dest, kept)
+        return True
+
     with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
-        return sum(pool.map(lambda job: _thumb(job[0], job[1], px), todo))
+        return sum(pool.map(lambda job: one(*job), todo))
+
+
+def place_thumbnails(
+    data: dict[str, Any], jobs: Mapping[Path, Path], stored: Mapping[Path, bytes], out_dir: Path, embed: bool
+) -> None:
+    """Give the gallery in `data` its thumbnails: embedded in the page (`embed`, a one-run page) as far as
+    INLINE_BUDGET allows, the rest as files in out_dir/thumbs/. The run's own thumbnails are used as they are:
+    no PNG is decoded for them, and no file is written for one the page embeds."""
+    if not embed:
+        make_thumbnails(jobs, stored)
+        return
+    make_thumbnails({dest: src for dest, src in jobs.items() if dest not in stored})
+    linked = embed_thumbnails(data, out_dir, stored=stored)
+    make_thumbnails({dest: jobs[dest] for dest in linked if dest in jobs}, stored)
 
 
 def _href(target: Path, base: Path) -> str:
@@ -94,8 +123,9 @@ def _href(target: Path, base: Path) -> str:
 
 def gallery_data(
     runs: Sequence[Run], names: Sequence[str], out_dir: Path | None, limit: int | None
-) -> tuple[dict[str, Any], dict[Path, Path]]:
-    """The gallery's JSON (first `limit` samples, in the first run's order) and the thumbnails it needs.
+) -> tuple[dict[str, Any], dict[Path, Path], dict[Path, bytes]]:
+    """The gallery's JSON (first `limit` samples, in the first run's order), the thumbnails it needs (where each
+    goes: its image) and the ones the runs kept (where each goes: its JPEG bytes).
 
     Without an output folder (a report rendered to a string) the gallery has text only.
     """
@@ -108,6 +138,7 @@ def gallery_data(
                 order.append(sid)
     shown = order if limit is None or limit < 0 else order[:limit]
     jobs: dict[Path, Path] = {}
+    stored: dict[Path, bytes] = {}
 
     def image(run: Run, rel: str | None) -> dict[str, str] | None:
         src = run.file(rel)
@@ -115,6 +146,9 @@ def gallery_data(
             return None
         dest = thumbnail_path(out_dir, rel)
         jobs[dest] = src
+        kept = run.thumbnail(rel)
+        if kept is not None:
+            stored[dest] = kept
         return {"thumb": _href(dest, out_dir), "full": _href(src, out_dir)}
 
     samples = []
@@ -154,7 +188,7 @@ def gallery_data(
             )
         samples.append(entry)
     data = {"systems": list(names), "samples": samples, "total": len(order), "shown": len(shown)}
-    return data, jobs
+    return data, jobs, stored
 
 
 def _thumb_links(data: dict[str, Any]) -> Iterator[str]:
@@ -167,20 +201,26 @@ def _thumb_links(data: dict[str, Any]) -> Iterator[str]:
                     yield img["thumb"]
 
 
-def embed_thumbnails(data: dict[str, Any], out_dir: Path, budget: int = INLINE_BUDGET) -> None:
+def embed_thumbnails(
+    data: dict[str, Any], out_dir: Path, budget: int = INLINE_BUDGET, stored: Mapping[Path, bytes] | None = None
+) -> set[Path]:
     """Put each distinct thumbnail in `data["inline"]` as a data: URI while the total stays within `budget`;
-    `data["linked"]` counts those left as links into thumbs/ (over budget, or not made)."""
+    `data["linked"]` counts those left as links into thumbs/ (over budget, or not made), whose files it returns.
+    A thumbnail's bytes come from its file in thumbs/, else from `stored` (the run's own)."""
+    stored = stored or {}
     inline: dict[str, str] = {}
-    linked: set[str] = set()
+    linked: dict[str, Path] = {}
     used = 0
     for href in _thumb_links(data):
         if href in inline or href in linked:
             continue
         path = out_dir / unquote(href)
-        uri = f"data:{THUMB_MIME};base64," + base64.b64encode(path.read_bytes()).decode() if path.is_file() else ""
+        jpeg = path.read_bytes() if path.is_file() else stored.get(path)
+        uri = f"data:{THUMB_MIME};base64," + base64.b64encode(jpeg).decode() if jpeg else ""
         if uri and used + len(uri) <= budget:
             inline[href] = uri
             used += len(uri)
         else:
-            linked.add(href)
+            linked[href] = path
     data["inline"], data["linked"] = inline, len(linked)
+    return set(linked.values())

@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mirabench.images import atomic_write_text
-from mirabench.reports.gallery import GALLERY_SAMPLES, embed_thumbnails, gallery_data, make_thumbnails
+from mirabench.reports.gallery import GALLERY_SAMPLES, gallery_data, place_thumbnails
 from mirabench.reports.judges import mark_deltas, report_view
 from mirabench.reports.plots import bar_svg, color, line_svg
 from mirabench.reports.protocol import protocol_sections
@@ -358,11 +358,10 @@ def _html(
     names = _names(runs)
     base = _baseline_index(runs, baseline) if runs else 0
     row_marks = marks(rows, columns)
-    gallery_json, thumbs = gallery_data(runs, names, out_dir, gallery) if gallery != 0 else ({}, {})
+    gallery_json, thumbs, kept = gallery_data(runs, names, out_dir, gallery) if gallery != 0 else ({}, {}, {})
     if out_dir is not None and gallery_json:
-        make_thumbnails(thumbs)
-        if len(runs) == 1:  # RUN/report.html travels alone; a site of many runs is a folder (and would be huge)
-            embed_thumbnails(gallery_json, out_dir)
+        # RUN/report.html travels alone, so it embeds them; a site of many runs is a folder (and would be huge)
+        place_thumbnails(gallery_json, thumbs, kept, out_dir, embed=len(runs) == 1)
     pairwise = deltas(runs, columns, base) if len(runs) > 1 else []
     if pairwise:
         mark_deltas(runs, pairwise, base)

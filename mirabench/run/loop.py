@@ -99,15 +99,16 @@ class Scheduler:
         max_live: int = 0,
         on_wave: Callable[[int, int], None] = lambda live, done: None,
         max_live_bytes: int = 0,
-        thumbnail: Callable[[str, Image.Image], None] | None = None,
+        thumbnail: Callable[[Image.Image], bytes] | None = None,
         thumbnail_ids: AbstractSet[str] = frozenset(),
         overlap_commits: bool = True,
     ) -> None:
         """`max_live` bounds the samples in flight by count, `max_live_bytes` by the bytes their source and latest
         images hold (0: no bound); a sample is admitted only while both allow it, and always one at least.
-        `thumbnail(digest, image)` runs on the new images of the samples in `thumbnail_ids` (the report's gallery)
-        while they are still in memory. `on_finished` and `on_wave` are called on the committing thread, after the
-        wave's commit; with `overlap_commits` that thread runs beside the scheduler's."""
+        `thumbnail(image)` makes the gallery thumbnail (JPEG bytes, committed with the wave) of each new image of
+        the samples in `thumbnail_ids` (the report's gallery) while it is still in memory. `on_finished` and
+        `on_wave` are called on the committing thread, after the wave's commit; with `overlap_commits` that thread
+        runs beside the scheduler's."""
         self.agent, self.editor, self.store = agent, editor, store
         self.max_steps, self.seed, self.max_live = max_steps, seed, max_live
         self.max_live_bytes = max_live_bytes
@@ -240,10 +241,11 @@ class Scheduler:
                 raise self._broken
             try:
                 t0 = time.perf_counter()
-                self.store.put_images(writes, self._thumbnailer(thumbs))  # images before the rows naming them
+                made: list[tuple[str, bytes]] = []
+                self.store.put_images(writes, self._thumbnailer(thumbs, made))  # images before the rows naming them
                 if self.cache is not None and cache_puts:
                     self.cache.link_images((key, digest, self.store.images.path(digest)) for key, digest in cache_puts)
-                self.store.record_wave(steps, sources=sources, finished=ended)
+                self.store.record_wave(steps, sources=sources, finished=ended, thumbnails=made)
                 self.stats.store_s += time.perf_counter() - t0
                 if done:
                     self.on_finished(done)
@@ -259,14 +261,17 @@ class Scheduler:
         if not self.overlap_commits:
             self._wait_commit()
 
-    def _thumbnailer(self, digests: AbstractSet[str]) -> Callable[[str, Image.Image], None] | None:
+    def _thumbnailer(
+        self, digests: AbstractSet[str], made: list[tuple[str, bytes]]
+    ) -> Callable[[str, Image.Image], None] | None:
+        """What `put_images` runs on each image it writes: the thumbnail of a gallery image, into `made`."""
         make = self.thumbnail
         if make is None or not digests:
             return None
 
         def maybe(digest: str, image: Image.Image) -> None:
             if digest in digests:
-                make(digest, image)
+                made.append((digest, make(image)))  # from the store's writer threads: list.append is atomic
 
         return maybe
 

@@ -24,7 +24,7 @@ from mirabench.images import ImageLoadError, image_hash, keep_freed_memory, sour
 from mirabench.judge.journal import JournalError, use_journal
 from mirabench.plugins import Metric, Suite
 from mirabench.registry import PluginError, agents, editors, metrics, suites
-from mirabench.reports.gallery import GALLERY_SAMPLES, thumbnail_path, write_thumbnail
+from mirabench.reports.gallery import GALLERY_SAMPLES, thumbnail_jpeg
 from mirabench.run.loop import Finished, LiveSample, LoopStats, Scheduler
 from mirabench.run.scoring import ScoreJob, Scorer, score_now
 from mirabench.rundir.manifest import environment, read_manifest, write_manifest
@@ -509,7 +509,7 @@ def _edit_and_score(
         max_live=pacing.max_live,
         max_live_bytes=pacing.max_live_bytes,
         on_wave=wave,
-        thumbnail=lambda digest, image: write_thumbnail(image, thumbnail_path(store.run_dir, f"{digest}.png")),
+        thumbnail=thumbnail_jpeg,
         thumbnail_ids=gallery,
         overlap_commits=not pacing.score_between_waves,  # scoring between waves: nothing may run beside the editor
     )

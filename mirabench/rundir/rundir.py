@@ -23,7 +23,7 @@ from mirabench.protocols import protocol_tags
 from mirabench.rundir.manifest import read_manifest, write_manifest
 from mirabench.rundir.outputs import write_outputs
 from mirabench.rundir.schema import SCHEMA_VERSION, RunManifest, SampleRow, Summary
-from mirabench.rundir.store import RunStore
+from mirabench.rundir.store import RunStore, read_thumbnails
 from mirabench.spec import RunSpec
 
 __all__ = ["Run", "RunDir", "RunDirError", "plugin_identities"]
@@ -86,6 +86,14 @@ class Run:
         except (OSError, ValueError):
             return None
         return path if inside else None
+
+    def thumbnail(self, rel: str) -> bytes | None:
+        """The gallery thumbnail (JPEG) the run made of one of its images while it had it in memory, if any."""
+        return self._thumbnails.get(Path(rel).stem)
+
+    @cached_property
+    def _thumbnails(self) -> dict[str, bytes]:
+        return read_thumbnails(self.path / "store.sqlite")
 
     @cached_property
     def _root(self) -> Path:

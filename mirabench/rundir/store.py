@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from mirabench.images import ImageDir
 from mirabench.judge.journal import Attempt
 from mirabench.types import Edit, Score, ScoreStatus, Step, Stop, StopReason, Trajectory
 
-__all__ = ["RETRYABLE", "CallLog", "ImageDir", "RunStore", "SampleRecord", "open_readonly"]
+__all__ = ["RETRYABLE", "CallLog", "ImageDir", "RunStore", "SampleRecord", "open_readonly", "read_thumbnails"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS calls (
     at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS thumbnails (image TEXT PRIMARY KEY, jpeg BLOB NOT NULL);
 """
 
 
@@ -138,9 +139,13 @@ class RunStore:
         steps: Iterable[tuple[str, Step]],
         sources: Iterable[tuple[str, str]] = (),
         finished: Iterable[tuple[str, StopReason, str | None]] = (),
+        thumbnails: Iterable[tuple[str, bytes]] = (),
     ) -> None:
-        """Commit one wave: new source hashes, new steps and the samples that finished, atomically."""
+        """Commit one wave: new source hashes, new steps, the samples that finished and the gallery thumbnails
+        (image hash, JPEG) made of its images, atomically. Thumbnails live here rather than as files: a file
+        creation costs more than the thumbnail itself on many disks, and the run's page embeds them anyway."""
         with self.transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO thumbnails VALUES (?,?)", thumbnails)
             db.executemany(
                 "UPDATE samples SET source_image=?, status='running' WHERE id=?",
                 [(h, sid) for sid, h in sources],
@@ -310,6 +315,7 @@ class RunStore:
                 their_steps.setdefault(row[0], []).append(row)
             their_scores = [r for r in src.execute("SELECT * FROM scores").fetchall() if wanted(r[0])]
             their_configs = _metric_configs(src)
+            their_thumbs = _thumbnails(src)
         except sqlite3.DatabaseError as exc:
             raise ValueError(
                 f"{other} is not a readable mirabench store ({exc}): move it aside and run again"
@@ -333,6 +339,7 @@ class RunStore:
             ]
             db.executemany("DELETE FROM steps WHERE sample_id=?", [(r[0],) for r in taken])
             db.executemany("INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?)", taken)
+            db.executemany("INSERT OR IGNORE INTO thumbnails VALUES (?,?)", their_thumbs.items())
             db.executemany(
                 "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [step for r in taken for step in their_steps.get(r[0], ())],
@@ -373,6 +380,26 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     if not os.access(path.parent, os.W_OK) and not path.with_name(f"{path.name}-shm").exists():
         return sqlite3.connect(f"{uri}?immutable=1", uri=True)
     return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+
+
+def read_thumbnails(path: Path) -> dict[str, bytes]:
+    """The gallery thumbnails a store holds, by image hash (none: no store, or one from before thumbnails)."""
+    if not path.is_file():
+        return {}
+    try:
+        with closing(open_readonly(path)) as db:
+            return _thumbnails(db)
+    except sqlite3.DatabaseError:
+        return {}  # not a readable store: the report makes its thumbnails from the images
+
+
+def _thumbnails(db: sqlite3.Connection) -> dict[str, bytes]:
+    """Only JPEG bytes are taken: a tampered store cannot put anything else into a page or a thumbs/ folder."""
+    try:
+        rows = db.execute("SELECT image, jpeg FROM thumbnails").fetchall()
+    except sqlite3.OperationalError:  # a store from before thumbnails were kept in it
+        return {}
+    return {image: bytes(jpeg) for image, jpeg in rows if isinstance(jpeg, bytes) and jpeg[:3] == b"\xff\xd8\xff"}
 
 
 def _metric_configs(db: sqlite3.Connection) -> dict[str, str]:
