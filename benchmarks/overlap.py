@@ -17,7 +17,7 @@ the time before the first edit (start-up: suite, store, metric clients), after t
 summary, report). Target: mirabench's GPU busy >= 95%.
 
     python benchmarks/overlap.py [--samples 200] [--loop-samples 10] [--editor-ms 200] [--judge-ms 400]
-                                 [--max-live 64] [--concurrency 32]
+                                 [--max-live 64] [--concurrency 32] [--size 128]
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--judge-ms", type=float, default=400.0, help="judge API latency per call")
     ap.add_argument("--max-live", type=int, default=64, help="samples in flight (the run's --max-live)")
     ap.add_argument("--concurrency", type=int, default=32, help="judge calls in flight (gpt-sc max_concurrency)")
+    ap.add_argument("--size", type=int, default=128, help="image side in px (the judge sends JPEGs of this size)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mirabench-overlap-"))
     server = subprocess.Popen(
@@ -79,7 +80,7 @@ def main() -> None:
                 editor="shapes-gpu",
                 metrics=metrics,
                 metric_options={m: judge for m in metrics},
-                suite_options={"n": n, "size": 128},
+                suite_options={"n": n, "size": args.size},
                 editor_options={"error_rate": 0.2, "batch_ms": args.editor_ms},
             )
 
@@ -109,7 +110,7 @@ def main() -> None:
         server.wait()
     load = os.getloadavg()[0]
     print(
-        f"shapes, {args.samples} samples at 128 px, heuristic agent; editor {args.editor_ms:.0f} ms per micro-batch "
+        f"shapes, {args.samples} samples at {args.size} px, heuristic agent; editor {args.editor_ms:.0f} ms per micro-batch "
         f"of 8; gpt-sc judge at {args.judge_ms:.0f} ms per call (fake server), {args.concurrency} in flight; "
         f"max_live {args.max_live}; load average {load:.2f}"
     )
