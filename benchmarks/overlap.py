@@ -110,9 +110,9 @@ def main() -> None:
         server.wait()
     load = os.getloadavg()[0]
     print(
-        f"shapes, {args.samples} samples at {args.size} px, heuristic agent; editor {args.editor_ms:.0f} ms per micro-batch "
-        f"of 8; gpt-sc judge at {args.judge_ms:.0f} ms per call (fake server), {args.concurrency} in flight; "
-        f"max_live {args.max_live}; load average {load:.2f}"
+        f"shapes, {args.samples} samples at {args.size} px, heuristic agent; editor {args.editor_ms:.0f} ms per "
+        f"micro-batch of 8; gpt-sc judge at {args.judge_ms:.0f} ms per call (fake server), {args.concurrency} in "
+        f"flight; max_live {args.max_live}; load average {load:.2f}"
     )
     print(
         f"{'way':<36} {'wall s':>7} {'editor s':>9} {'agent s':>8} {'editor busy':>12} {'GPU busy':>9} "
