@@ -9,6 +9,7 @@ edited), and a resume continues every trajectory from its last committed step.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -25,6 +26,8 @@ from PIL import Image
 from mirabench.images import ImageDir
 from mirabench.judge.journal import Attempt
 from mirabench.types import Edit, Score, ScoreStatus, Step, Stop, StopReason, Trajectory
+
+log = logging.getLogger(__name__)
 
 __all__ = ["RETRYABLE", "CallLog", "ImageDir", "RunStore", "SampleRecord", "open_readonly", "read_thumbnails"]
 
@@ -389,8 +392,9 @@ def read_thumbnails(path: Path) -> dict[str, bytes]:
     try:
         with closing(open_readonly(path)) as db:
             return _thumbnails(db)
-    except sqlite3.DatabaseError:
-        return {}  # not a readable store: the report makes its thumbnails from the images
+    except sqlite3.DatabaseError as exc:  # a report still renders: it makes the thumbnails from the images
+        log.warning("thumbnails not read from %s (%s): made from the images instead", path, exc)
+        return {}
 
 
 def _thumbnails(db: sqlite3.Connection) -> dict[str, bytes]:
